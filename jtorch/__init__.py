@@ -1,0 +1,26 @@
+"""jtorch: PyTorch's API on JAX. `import jtorch as torch`."""
+from __future__ import annotations
+
+import jax as _jax
+
+# torch has int64 and float64; jax needs x64 mode for them. Every creation path passes
+# an explicit dtype, so nothing drifts to float64.
+_jax.config.update("jax_enable_x64", True)
+
+from ._dtype import (  # noqa: E402
+    dtype, float32, float64, float16, bfloat16, uint8, int8, int16, int32, int64, bool_ as bool,
+    complex64, complex128, get_default_dtype, set_default_dtype, promote_types, can_cast,
+    finfo, iinfo,
+)
+from ._dtype import float32 as float, float64 as double, float16 as half  # noqa: E402
+from ._dtype import int64 as long, int32 as int, int16 as short  # noqa: E402
+from ._dtype import complex64 as cfloat, complex128 as cdouble  # noqa: E402
+from ._device import device, set_default_device, get_default_device  # noqa: E402
+from ._tensor import Tensor, Size  # noqa: E402
+from . import _ops  # noqa: E402
+from ._ops.creation import *  # noqa: E402,F401,F403
+from ._ops.registry import namespace as _namespace  # noqa: E402
+
+globals().update(_namespace("torch"))
+
+__version__ = "2.13.0"

@@ -1,0 +1,276 @@
+"""The op registry: every torch op is one pure function of jax arrays, registered here.
+
+`register` turns such a function into the public torch function, the Tensor method, the
+in-place method and the `out=` form.  All of them go through `_Op.__call__`, the one place
+that splits a call into its jax arrays (dynamic) and everything else (static), looks up a
+`jax.jit` kernel compiled for that static part, runs it and wraps the result; the autograd
+and aliasing layers hook in there (`record`, `write_inplace`).
+"""
+from __future__ import annotations
+
+import collections
+import inspect
+from typing import Callable
+
+import jax
+
+from .. import _dtype
+from .._tensor import Tensor
+
+__all__ = ["register", "OPS", "namespace", "return_type"]
+
+OPS: dict[str, "_Op"] = {}          # qualified name ("torch.add", "torch.linalg.svd") -> op
+_NAMESPACES: dict[str, dict] = collections.defaultdict(dict)
+_NUMBERS = (int, float, complex, bool)
+_TENSOR = ("tensor",)              # marks where a jax array sits in a call's static key
+
+
+def record(op, key, kernel, inputs, outputs):
+    """Autograd's hook: attach a graph node to `outputs`. Replaced by jtorch.autograd."""
+
+
+class _RuntimeInput:
+    """A static argument jit cannot hash: the op then runs without jit."""
+
+
+def _freeze(value, arrays: list, requires: list):
+    """The hashable key of one argument; appends the jax arrays found in it to `arrays`."""
+    if isinstance(value, Tensor):
+        arrays.append(value._value)
+        requires.append(value)
+        return _TENSOR
+    tp = type(value)
+    if tp is list or tp is tuple:
+        return (tp is list, tuple(_freeze(v, arrays, requires) for v in value))
+    if tp is slice:
+        return ("slice", _freeze(value.start, arrays, requires), _freeze(value.stop, arrays, requires),
+                _freeze(value.step, arrays, requires))
+    if isinstance(value, jax.Array):
+        arrays.append(value)
+        return _TENSOR
+    return value
+
+
+def _thaw(key, arrays):
+    if key is _TENSOR:
+        return next(arrays)
+    if type(key) is tuple and len(key) == 2 and type(key[0]) is bool:
+        return tuple(_thaw(k, arrays) for k in key[1])
+    if type(key) is tuple and len(key) == 4 and key[0] == "slice":
+        return slice(_thaw(key[1], arrays), _thaw(key[2], arrays), _thaw(key[3], arrays))
+    return key
+
+
+def _wrap(value):
+    if isinstance(value, jax.Array):
+        return Tensor._wrap(value)
+    if isinstance(value, tuple):
+        return tuple(_wrap(v) for v in value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
+
+
+_RETURN_TYPES: dict[str, type] = {}
+
+
+def return_type(name: str, fields: tuple[str, ...]) -> type:
+    """torch.return_types.NAME: a named tuple of the op's outputs."""
+    if name not in _RETURN_TYPES:
+        _RETURN_TYPES[name] = collections.namedtuple(name, fields)
+        _RETURN_TYPES[name].__module__ = "torch.return_types"
+    return _RETURN_TYPES[name]
+
+
+class _Op:
+    """One registered op: calls its pure jax function through a cache of jit kernels."""
+
+    def __init__(self, name, impl, *, scalars, jit, returns, differentiable):
+        self.name = name
+        self.impl = impl
+        self.jit = jit
+        self.returns = returns
+        self.differentiable = differentiable
+        sig = inspect.signature(impl)
+        params = list(sig.parameters)
+        self.scalar_positions = frozenset(params.index(p) for p in scalars if p in params)
+        self.scalar_names = frozenset(scalars)
+        self.kernels: dict = {}
+
+    def kernel(self, key):
+        """The jit-compiled function for one static key (built on first use)."""
+        fn = self.kernels.get(key)
+        if fn is None:
+            impl = self.impl
+            arg_keys, kw_keys = key[0], key[1]
+
+            def call(*arrays):
+                it = iter(arrays)
+                args = [_thaw(k, it) for k in arg_keys]
+                kwargs = {n: _thaw(k, it) for n, k in kw_keys}
+                return impl(*args, **kwargs)
+
+            fn = self.kernels[key] = jax.jit(call) if self.jit else call
+        return fn
+
+    def __call__(self, *args, **kwargs):
+        arrays: list = []
+        requires: list = []
+        positions = self.scalar_positions
+        arg_keys = []
+        for i, a in enumerate(args):
+            if i in positions and type(a) in _NUMBERS:
+                arrays.append(a)
+                arg_keys.append(_TENSOR)
+            else:
+                arg_keys.append(_freeze(a, arrays, requires))
+        kw_keys = ()
+        if kwargs:
+            names = self.scalar_names
+            items = []
+            for n, a in kwargs.items():
+                if n in names and type(a) in _NUMBERS:
+                    arrays.append(a)
+                    items.append((n, _TENSOR))
+                else:
+                    items.append((n, _freeze(a, arrays, requires)))
+            kw_keys = tuple(items)
+        key = (tuple(arg_keys), kw_keys, _dtype._default_dtype[0])
+        try:
+            fn = self.kernels.get(key) or self.kernel(key)
+        except TypeError:   # an unhashable static argument: run once, without jit
+            fn = self._uncached(key)
+        out = fn(*arrays)
+        result = _wrap(out)
+        if self.returns is not None:
+            result = self.returns(*result)
+        if requires and self.differentiable:
+            record(self, key, fn, requires, result)
+        return result
+
+    def _uncached(self, key):
+        impl = self.impl
+
+        def call(*arrays):
+            it = iter(arrays)
+            return impl(*[_thaw(k, it) for k in key[0]], **{n: _thaw(k, it) for n, k in key[1]})
+        return call
+
+    def __repr__(self):
+        return f"<jtorch op {self.name}>"
+
+
+def _public(op: _Op, name: str, doc: str | None) -> Callable:
+    def fn(*args, out=None, **kwargs):
+        result = op(*args, **kwargs)
+        if out is not None:
+            return write_out(out, result, name)
+        return result
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn._op = op
+    return fn
+
+
+def write_out(out, result, name):
+    """`out=`: copy `result` into the given tensor(s), as torch does (casting, resizing)."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors")
+        for o, r in zip(out, result):
+            write_out(o, r, name)
+        return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if not _dtype.can_cast(result.dtype, out.dtype):
+        raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
+                           f"output type {_type_name(out.dtype)}")
+    out._set_value(result._value.astype(out.dtype._np), resize=True)
+    return out
+
+
+def _type_name(d):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}[d._name]
+
+
+def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
+    """The in-place form: `result` replaces `self`'s value (same shape, castable dtype)."""
+    if not isinstance(result, Tensor):
+        raise RuntimeError(f"{name}: in-place form needs a single tensor result")
+    if result.shape != self.shape:
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                           f"shape {list(result.shape)}")
+    if not _dtype.can_cast(result.dtype, self.dtype):
+        raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
+                           f"output type {_type_name(self.dtype)}")
+    value = result._value
+    if value.dtype != self._value.dtype:
+        value = value.astype(self._value.dtype)
+    self._set_value(value, source=result)
+    return self
+
+
+def register(name: str | None = None, *, namespace: str = "torch", method: bool | str = True,
+             inplace: bool | str = False, out: bool = False, scalars=("input", "other"),
+             jit: bool = True, returns: tuple[str, ...] | None = None,
+             differentiable: bool = True, aliases=(), function: bool = True):
+    """Register a pure jax function as a torch op.
+
+    name: torch's name (default: the function's name, less a trailing underscore);
+    namespace: "torch", "torch.linalg", "torch.special", "torch.fft", "torch.nn.functional";
+    method: also a Tensor method (True) or under another name (str);
+    inplace: also `Tensor.NAME_`; out: accept `out=`;
+    scalars: parameters where a Python number is data (traced), not a static argument;
+    jit: False for ops whose output shape depends on values (nonzero, unique, masks);
+    returns: field names of a named-tuple result (torch.return_types.NAME).
+    """
+    def deco(impl):
+        op_name = name or impl.__name__.rstrip("_")
+        rtype = return_type(op_name, returns) if returns else None
+        op = _Op(f"{namespace}.{op_name}", impl, scalars=scalars, jit=jit, returns=rtype,
+                 differentiable=differentiable)
+        public = _public(op, op_name, impl.__doc__) if out else _plain(op, op_name, impl.__doc__)
+        OPS[op.name] = op
+        if function:
+            for n in (op_name, *aliases):
+                _NAMESPACES[namespace][n] = public
+        if method:
+            mname = method if isinstance(method, str) else op_name
+            setattr(Tensor, mname, _method(op, mname))
+            for n in aliases:
+                setattr(Tensor, n, _method(op, n))
+        if inplace:
+            iname = inplace if isinstance(inplace, str) else op_name + "_"
+            setattr(Tensor, iname, _inplace(op, iname))
+        return public
+    return deco
+
+
+def _plain(op, name, doc):
+    def fn(*args, **kwargs):
+        return op(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn._op = op
+    return fn
+
+
+def _method(op, name):
+    def method(self, *args, **kwargs):
+        return op(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _inplace(op, name):
+    def method(self, *args, **kwargs):
+        return write_inplace(self, op(self, *args, **kwargs), name)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def namespace(ns: str) -> dict:
+    """The public functions registered under a namespace ("torch", "torch.linalg" ...)."""
+    return dict(_NAMESPACES[ns])

@@ -1,0 +1,375 @@
+"""Tensor: a torch-like tensor over one `jax.Array`.
+
+Most methods are attached by the op registry (jtorch/_ops); this file holds what is not an
+op: metadata, conversions to Python and numpy, `to`/`type`, and the Python protocols.
+"""
+from __future__ import annotations
+
+import numpy as np
+import jax
+import jax.numpy as jnp
+
+from . import _device, _dtype
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """Mirrors `torch.Size`."""
+
+    def __new__(cls, sizes=()):
+        return tuple.__new__(cls, (int(s) for s in sizes))
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+_DTYPE_OF = {d._np: d for d in _dtype.ALL_DTYPES}
+_TYPE_STRINGS = {
+    "torch.FloatTensor": _dtype.float32, "torch.DoubleTensor": _dtype.float64,
+    "torch.HalfTensor": _dtype.float16, "torch.BFloat16Tensor": _dtype.bfloat16,
+    "torch.ByteTensor": _dtype.uint8, "torch.CharTensor": _dtype.int8,
+    "torch.ShortTensor": _dtype.int16, "torch.IntTensor": _dtype.int32,
+    "torch.LongTensor": _dtype.int64, "torch.BoolTensor": _dtype.bool_,
+    "torch.ComplexFloatTensor": _dtype.complex64, "torch.ComplexDoubleTensor": _dtype.complex128,
+}
+_TYPE_NAMES = {d: n for n, d in _TYPE_STRINGS.items()}
+
+
+class Tensor:
+    """Mirrors `torch.Tensor`. Holds its data as `_value`, a `jax.Array`."""
+
+    # class-level defaults keep wrapping a fresh result to one attribute store
+    requires_grad = False
+    grad = None
+    grad_fn = None
+    __array_priority__ = 1000   # numpy defers to Tensor's reflected operators
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Tensor or not kwargs.pop("_skip", False):
+            from ._ops import creation
+            return creation.legacy_constructor(cls, *args, **kwargs)
+        return object.__new__(cls)
+
+    @staticmethod
+    def _wrap(value) -> "Tensor":
+        t = object.__new__(Tensor)
+        t._value = value
+        return t
+
+    def _set_value(self, value, *, resize: bool = False, source: "Tensor | None" = None):
+        """Replace this tensor's data (in-place ops, `out=`); the aliasing layer hooks here."""
+        if not resize and value.shape != self._value.shape:
+            raise RuntimeError(f"shape mismatch: value of shape {list(value.shape)} cannot be "
+                               f"written into tensor of shape {list(self._value.shape)}")
+        self._value = value
+
+    # -- metadata -----------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._value.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._value.shape)
+        return self._value.shape[_wrap_dim(dim, self._value.ndim)]
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _DTYPE_OF[self._value.dtype]
+
+    @property
+    def device(self) -> _device.device:
+        devs = self._value.devices()
+        return _device.from_jax(next(iter(devs))) if len(devs) == 1 else _device._CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
+    is_nested = False
+    layout = "torch.strided"
+
+    def dim(self) -> int:
+        return self._value.ndim
+
+    ndim = property(dim)
+
+    def ndimension(self) -> int:
+        return self._value.ndim
+
+    def numel(self) -> int:
+        return int(self._value.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._value.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._value.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._value.size) * self._value.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return self.dtype.is_complex
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    def get_device(self) -> int:
+        d = self.device
+        return -1 if d.type == "cpu" else d.index or 0
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    # -- conversions ---------------------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return np.asarray(self._value)
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self._value)
+        return out.astype(dtype) if dtype is not None else out
+
+    def item(self):
+        if self._value.size != 1:
+            raise RuntimeError(f"a Tensor with {self._value.size} elements cannot be converted "
+                               "to Scalar")
+        return np.asarray(self._value).reshape(()).item()
+
+    def tolist(self):
+        return np.asarray(self._value).tolist()
+
+    def __bool__(self):
+        if self._value.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __complex__(self):
+        return complex(self._scalar("complex"))
+
+    def __index__(self):
+        if self._value.size != 1 or self.dtype.is_floating_point or self.dtype.is_complex:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def _scalar(self, what):
+        if self._value.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def __len__(self):
+        if self._value.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._value.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.asarray(self._value), self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        out = Tensor._wrap(self._value)
+        out.requires_grad = self.requires_grad
+        memo[id(self)] = out
+        return out
+
+    # -- dtype and device moves --------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        dtype, device, copy = _parse_to(args, kwargs)
+        value = self._value
+        if dtype is not None and dtype._np != value.dtype:
+            value = value.astype(dtype._np)
+        if device is not None and _device.device(device) != self.device:
+            value = jax.device_put(value, _device.to_jax(device))
+        if value is self._value and not copy:
+            return self
+        out = Tensor._wrap(jnp.array(value, copy=True) if value is self._value else value)
+        return out
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        if dtype is None:
+            return _TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str):
+            if dtype not in _TYPE_STRINGS:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = _TYPE_STRINGS[dtype]
+        return self.to(dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self, memory_format=None): return self.to(_dtype.float32)
+    def double(self, memory_format=None): return self.to(_dtype.float64)
+    def half(self, memory_format=None): return self.to(_dtype.float16)
+    def bfloat16(self, memory_format=None): return self.to(_dtype.bfloat16)
+    def long(self, memory_format=None): return self.to(_dtype.int64)
+    def int(self, memory_format=None): return self.to(_dtype.int32)
+    def short(self, memory_format=None): return self.to(_dtype.int16)
+    def char(self, memory_format=None): return self.to(_dtype.int8)
+    def byte(self, memory_format=None): return self.to(_dtype.uint8)
+    def bool(self, memory_format=None): return self.to(_dtype.bool_)
+    def cfloat(self, memory_format=None): return self.to(_dtype.complex64)
+    def cdouble(self, memory_format=None): return self.to(_dtype.complex128)
+
+    def cpu(self, memory_format=None) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = _device.device("cuda", device)
+        return self.to(device)
+
+    def clone(self, *, memory_format=None) -> "Tensor":
+        out = Tensor._wrap(jnp.array(self._value, copy=True))
+        return out
+
+    def contiguous(self, memory_format=None) -> "Tensor":
+        return self
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return True
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self._value)
+
+    @property
+    def data(self) -> "Tensor":
+        return self.detach()
+
+    @data.setter
+    def data(self, other: "Tensor"):
+        self._value = other._value
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        return self.T.conj()
+
+    @property
+    def mH(self):
+        return self.mT.conj()
+
+    @property
+    def real(self):
+        from ._ops import registry
+        return registry.namespace("torch")["real"](self)
+
+    @property
+    def imag(self):
+        from ._ops import registry
+        return registry.namespace("torch")["imag"](self)
+
+
+def _rebuild(array, requires_grad):
+    t = Tensor._wrap(jnp.asarray(array))
+    t.requires_grad = requires_grad
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
+
+
+def _parse_to(args, kwargs):
+    """Tensor.to's overloads: (dtype), (device[, dtype]), (tensor), with keyword forms."""
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        other = rest.pop(0)
+        dtype, device = other.dtype, other.device
+    elif rest and isinstance(rest[0], (str, _device.device, int)) and not isinstance(rest[0], bool):
+        device = rest.pop(0)
+    if rest and isinstance(rest[0], _dtype.dtype):
+        dtype = rest.pop(0)
+    if rest and isinstance(rest[0], bool):   # non_blocking
+        rest.pop(0)
+        if rest and isinstance(rest[0], bool):
+            copy = rest.pop(0)
+    if rest:
+        raise TypeError(f"to() received an invalid combination of arguments: {args}")
+    return dtype, device, copy

@@ -1,0 +1,160 @@
+"""Run one PyTorch OpInfo entry's sample inputs through torch and jtorch and compare.
+
+Shared by tests/test_opinfo.py and compat/opinfo_report.py. Needs torch and expecttest.
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import torch
+
+import jtorch
+
+MAX_SAMPLES = 12
+# ops whose values are random or uninitialised: only shape and dtype are compared
+RANDOM_MARKERS = ("rand", "normal", "bernoulli", "multinomial", "poisson", "dropout",
+                  "uniform", "exponential", "geometric", "cauchy", "log_normal", "empty")
+
+
+def entry_id(op) -> str:
+    return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
+
+
+def to_jtorch(x):
+    """torch values (recursively) as jtorch values."""
+    if isinstance(x, torch.Tensor):
+        arr = x.detach().resolve_conj().resolve_neg().contiguous()
+        if arr.dtype == torch.bfloat16:
+            out = jtorch.tensor(arr.float().numpy()).to(jtorch.bfloat16)
+        else:
+            out = jtorch.from_numpy(arr.numpy().copy())
+        return out
+    if isinstance(x, torch.dtype):
+        return getattr(jtorch, str(x).split(".")[1])
+    if isinstance(x, torch.device):
+        return jtorch.device(str(x))
+    if isinstance(x, torch.Size):
+        return tuple(x)
+    if isinstance(x, list):
+        return [to_jtorch(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(to_jtorch(v) for v in x)
+    if isinstance(x, dict):
+        return {k: to_jtorch(v) for k, v in x.items()}
+    return x
+
+
+def to_numpy(x):
+    if isinstance(x, torch.Tensor):
+        x = x.detach().resolve_conj().resolve_neg()
+        return x.float().numpy() if x.dtype == torch.bfloat16 else x.numpy()
+    if isinstance(x, jtorch.Tensor):
+        if x.dtype == jtorch.bfloat16:
+            return np.asarray(x.float()._value)
+        return np.asarray(x._value)
+    return x
+
+
+def _rebind(fn):
+    """A Python function from torch's test suite, with its `torch` global pointing at jtorch."""
+    glb = dict(fn.__globals__)
+    glb["torch"] = jtorch
+    glb["F"] = getattr(jtorch.nn, "functional", None) if hasattr(jtorch, "nn") else None
+    return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+def resolve(op):
+    """The jtorch callable for an OpInfo entry, or raise AttributeError."""
+    fn = op.op
+    if isinstance(fn, types.FunctionType) and fn.__module__ and not fn.__module__.startswith(
+            "torch._") and "torch.testing" in (fn.__module__ or "") or (
+            isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>"):
+        return _rebind(fn)
+    name = op.name
+    if name.startswith("__") or (isinstance(fn, types.MethodDescriptorType)) or \
+            type(fn).__name__ in ("method_descriptor", "wrapper_descriptor", "getset_descriptor"):
+        method = name.split(".")[-1]
+        return lambda x, *a, **k: getattr(x, method)(*a, **k)
+    target = jtorch
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _dtype_name(d):
+    return str(d).split(".")[-1]
+
+
+def compare(expected, actual, path="out", *, values=True, rtol=1e-4, atol=1e-5):
+    """Raise AssertionError naming the first difference between torch's and jtorch's result."""
+    if isinstance(expected, torch.Tensor):
+        assert isinstance(actual, jtorch.Tensor), f"{path}: expected a Tensor, got {type(actual)}"
+        assert _dtype_name(expected.dtype) == _dtype_name(actual.dtype), \
+            f"{path}: dtype {actual.dtype} != torch's {expected.dtype}"
+        assert tuple(expected.shape) == tuple(actual.shape), \
+            f"{path}: shape {tuple(actual.shape)} != torch's {tuple(expected.shape)}"
+        if values:
+            e, a = to_numpy(expected), to_numpy(actual)
+            if expected.dtype.is_floating_point or expected.dtype.is_complex:
+                tol = 1e-2 if expected.dtype in (torch.float16, torch.bfloat16) else rtol
+                np.testing.assert_allclose(a, e, rtol=tol, atol=max(atol, tol / 10),
+                                           equal_nan=True, err_msg=path)
+            else:
+                np.testing.assert_array_equal(a, e, err_msg=path)
+        return
+    if isinstance(expected, (tuple, list)):
+        assert isinstance(actual, (tuple, list)), f"{path}: expected a sequence, got {type(actual)}"
+        assert len(expected) == len(actual), f"{path}: length {len(actual)} != {len(expected)}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            compare(e, a, f"{path}[{i}]", values=values, rtol=rtol, atol=atol)
+        return
+    if isinstance(expected, torch.dtype):
+        assert _dtype_name(expected) == _dtype_name(actual), f"{path}: {actual} != {expected}"
+        return
+    if isinstance(expected, (bool, int, float, complex)):
+        if isinstance(actual, jtorch.Tensor):
+            actual = actual.item()
+        if values:
+            np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=path)
+        return
+    assert expected == actual, f"{path}: {actual!r} != {expected!r}"
+
+
+def sweep_dtypes(op):
+    """float32, plus one integer or bool dtype the op supports."""
+    supported = op.supported_dtypes("cpu")
+    out = [torch.float32] if torch.float32 in supported else []
+    for d in (torch.int64, torch.int32, torch.bool):
+        if d in supported:
+            out.append(d)
+            break
+    return out
+
+
+def run_entry(op) -> int:
+    """Compare every sample torch runs cleanly; return how many were compared."""
+    fn = resolve(op)
+    values = not any(m in op.name for m in RANDOM_MARKERS)
+    compared = 0
+    for dtype in sweep_dtypes(op):
+        samples = list(op.sample_inputs("cpu", dtype, requires_grad=False))[:MAX_SAMPLES]
+        for i, sample in enumerate(samples):
+            try:
+                expected = op(sample.input, *sample.args, **sample.kwargs)
+            except Exception:
+                continue   # torch itself refuses this sample
+            args = to_jtorch((sample.input, *sample.args))
+            kwargs = to_jtorch(sample.kwargs)
+            try:
+                actual = fn(*args, **kwargs)
+            except Exception as e:
+                raise AssertionError(f"{_dtype_name(dtype)} sample {i} "
+                                     f"({sample.summary() if hasattr(sample, 'summary') else ''}):"
+                                     f" {type(e).__name__}: {e}") from e
+            try:
+                compare(expected, actual, values=values)
+            except AssertionError as e:
+                raise AssertionError(f"{_dtype_name(dtype)} sample {i}: {e}") from None
+            compared += 1
+    return compared
