@@ -24,3 +24,5 @@ from ._ops.registry import namespace as _namespace  # noqa: E402
 globals().update(_namespace("torch"))
 
 __version__ = "2.13.0"
+
+from . import linalg, special, fft, nn  # noqa: E402,F401

@@ -1,6 +1,10 @@
-"""The op families. Importing this package registers every op."""
+"""The op families. Importing this package registers every op, then binds the operators."""
 from . import registry, creation  # noqa: F401
-from . import pointwise  # noqa: F401
+from . import pointwise, unary, special, comparison  # noqa: F401
+from . import reduction, scan, sort  # noqa: F401
+from . import shape, indexing  # noqa: F401
+from . import matmul, linalg, fft  # noqa: F401
+from . import random  # noqa: F401
 from . import operators
 
 operators.bind()

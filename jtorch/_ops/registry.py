@@ -85,9 +85,10 @@ def return_type(name: str, fields: tuple[str, ...]) -> type:
 class _Op:
     """One registered op: calls its pure jax function through a cache of jit kernels."""
 
-    def __init__(self, name, impl, *, scalars, jit, returns, differentiable):
+    def __init__(self, name, impl, *, scalars, jit, returns, differentiable, check=None):
         self.name = name
         self.impl = impl
+        self.check = check
         self.jit = jit
         self.returns = returns
         self.differentiable = differentiable
@@ -140,6 +141,9 @@ class _Op:
             fn = self.kernels.get(key) or self.kernel(key)
         except TypeError:   # an unhashable static argument: run once, without jit
             fn = self._uncached(key)
+        if self.check is not None:
+            it = iter(arrays)
+            self.check(*[_thaw(k, it) for k in key[0]], **{n: _thaw(k, it) for n, k in key[1]})
         out = fn(*arrays)
         result = _wrap(out)
         if self.returns is not None:
@@ -215,7 +219,7 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
 def register(name: str | None = None, *, namespace: str = "torch", method: bool | str = True,
              inplace: bool | str = False, out: bool = False, scalars=("input", "other"),
              jit: bool = True, returns: tuple[str, ...] | None = None,
-             differentiable: bool = True, aliases=(), function: bool = True):
+             differentiable: bool = True, aliases=(), function: bool = True, check=None):
     """Register a pure jax function as a torch op.
 
     name: torch's name (default: the function's name, less a trailing underscore);
@@ -224,13 +228,15 @@ def register(name: str | None = None, *, namespace: str = "torch", method: bool 
     inplace: also `Tensor.NAME_`; out: accept `out=`;
     scalars: parameters where a Python number is data (traced), not a static argument;
     jit: False for ops whose output shape depends on values (nonzero, unique, masks);
-    returns: field names of a named-tuple result (torch.return_types.NAME).
+    returns: field names of a named-tuple result (torch.return_types.NAME);
+    check: called with the call's concrete arguments before the kernel, to raise torch's
+    errors that depend on values (an index out of range); keep it cheap.
     """
     def deco(impl):
         op_name = name or impl.__name__.rstrip("_")
         rtype = return_type(op_name, returns) if returns else None
         op = _Op(f"{namespace}.{op_name}", impl, scalars=scalars, jit=jit, returns=rtype,
-                 differentiable=differentiable)
+                 differentiable=differentiable, check=check)
         public = _public(op, op_name, impl.__doc__) if out else _plain(op, op_name, impl.__doc__)
         OPS[op.name] = op
         if function:

@@ -1,0 +1,2 @@
+"""comparison ops."""
+from __future__ import annotations

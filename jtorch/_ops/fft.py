@@ -1,0 +1,2 @@
+"""fft ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""linalg ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""matmul ops."""
+from __future__ import annotations

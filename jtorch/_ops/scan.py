@@ -1,0 +1,2 @@
+"""scan ops."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""sort ops."""
+from __future__ import annotations

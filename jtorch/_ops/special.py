@@ -1,0 +1,2 @@
+"""special ops."""
+from __future__ import annotations

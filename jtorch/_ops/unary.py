@@ -1,0 +1,2 @@
+"""unary ops."""
+from __future__ import annotations

@@ -1,0 +1,4 @@
+"""`torch.nn.functional`: the ops registered under that namespace."""
+from .._ops.registry import namespace as _namespace
+
+globals().update(_namespace("torch.nn.functional"))

@@ -1,0 +1,4 @@
+"""`torch.special`: the ops registered under that namespace."""
+from ._ops.registry import namespace as _namespace
+
+globals().update(_namespace("torch.special"))
