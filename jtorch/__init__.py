@@ -19,6 +19,7 @@ from ._device import device, set_default_device, get_default_device  # noqa: E40
 from ._tensor import Tensor, Size  # noqa: E402
 from . import _ops  # noqa: E402
 from ._ops.creation import *  # noqa: E402,F401,F403
+from ._ops.meta import *  # noqa: E402,F401,F403
 from ._ops.registry import namespace as _namespace  # noqa: E402
 
 globals().update(_namespace("torch"))

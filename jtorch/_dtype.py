@@ -34,8 +34,10 @@ class dtype:
         return {complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self) -> "dtype":
-        return {float32: complex64, float64: complex128, float16: complex64,
-                bfloat16: complex64}.get(self, self)
+        if self is float16:
+            raise NotImplementedError("jtorch does not implement torch.complex32 (chalf): jax "
+                                      "has no 32-bit complex type")
+        return {float32: complex64, float64: complex128, bfloat16: complex64}.get(self, self)
 
     def __repr__(self):
         return "torch." + self._name

@@ -244,7 +244,7 @@ class Tensor:
         dtype, device, copy = _parse_to(args, kwargs)
         value = self._value
         if dtype is not None and dtype._np != value.dtype:
-            value = value.astype(dtype._np)
+            value = cast_value(value, dtype._np)
         if device is not None and _device.device(device) != self.device:
             value = jax.device_put(value, _device.to_jax(device))
         if value is self._value and not copy:
@@ -333,6 +333,21 @@ class Tensor:
     def imag(self):
         from ._ops import registry
         return registry.namespace("torch")["imag"](self)
+
+
+_NARROW_INTS = {np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int16)}
+
+
+def cast_value(value, np_dtype):
+    """`value` as `np_dtype` with torch's conversion: float -> narrow ints wraps (through
+    int64, as C's conversion then truncation does in torch) where jax would saturate."""
+    if value.dtype == np_dtype:
+        return value
+    if np_dtype in _NARROW_INTS and jnp.issubdtype(value.dtype, jnp.inexact):
+        value = jnp.real(value).astype(jnp.int64) if jnp.iscomplexobj(value) else value.astype(jnp.int64)
+    elif jnp.iscomplexobj(value) and not jnp.issubdtype(np_dtype, jnp.complexfloating):
+        value = jnp.real(value)
+    return value.astype(np_dtype)
 
 
 def _rebuild(array, requires_grad):

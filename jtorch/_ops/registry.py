@@ -15,7 +15,7 @@ from typing import Callable
 import jax
 
 from .. import _dtype
-from .._tensor import Tensor
+from .._tensor import Tensor, cast_value
 
 __all__ = ["register", "OPS", "namespace", "return_type"]
 
@@ -189,7 +189,7 @@ def write_out(out, result, name):
     if not _dtype.can_cast(result.dtype, out.dtype):
         raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
                            f"output type {_type_name(out.dtype)}")
-    out._set_value(result._value.astype(out.dtype._np), resize=True)
+    out._set_value(cast_value(result._value, out.dtype._np), resize=True)
     return out
 
 
@@ -209,10 +209,7 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
     if not _dtype.can_cast(result.dtype, self.dtype):
         raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
                            f"output type {_type_name(self.dtype)}")
-    value = result._value
-    if value.dtype != self._value.dtype:
-        value = value.astype(self._value.dtype)
-    self._set_value(value, source=result)
+    self._set_value(cast_value(result._value, self._value.dtype), source=result)
     return self
 
 
