@@ -158,3 +158,33 @@ def run_entry(op) -> int:
                 raise AssertionError(f"{_dtype_name(dtype)} sample {i}: {e}") from None
             compared += 1
     return compared
+
+
+def run_error_inputs(op) -> int:
+    """For each of the entry's error inputs that torch rejects, jtorch must raise the same
+    exception class. Returns how many were compared."""
+    fn = resolve(op)
+    compared = 0
+    for i, err in enumerate(op.error_inputs("cpu")):
+        sample = err.sample_input
+        try:
+            op(sample.input, *sample.args, **sample.kwargs)
+        except err.error_type:
+            pass
+        except Exception:
+            continue   # torch raised something else here (a device or build difference)
+        else:
+            continue
+        args = to_jtorch((sample.input, *sample.args))
+        kwargs = to_jtorch(sample.kwargs)
+        try:
+            fn(*args, **kwargs)
+        except err.error_type:
+            compared += 1
+            continue
+        except Exception as e:
+            raise AssertionError(f"error input {i}: expected {err.error_type.__name__} "
+                                 f"({err.error_regex}), jtorch raised {type(e).__name__}: {e}")
+        raise AssertionError(f"error input {i}: expected {err.error_type.__name__} "
+                             f"({err.error_regex}), jtorch raised nothing")
+    return compared
