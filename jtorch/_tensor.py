@@ -219,6 +219,15 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __contains__(self, element) -> bool:
+        if isinstance(element, (Tensor, int, float, complex)):
+            return bool((self == element).any())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element).__name__}.")
+
+    def __reversed__(self) -> "Tensor":
+        return self if self._value.ndim == 0 else self.flip(0)
+
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import tensor_repr
         return tensor_repr(self)

@@ -144,3 +144,12 @@ def test_legacy_constructor():
     assert jtorch.Tensor([1, 2]).dtype is jtorch.float32
     assert tuple(jtorch.Tensor(2, 3).shape) == (2, 3)
     assert isinstance(jtorch.ones(1), jtorch.Tensor)
+
+
+def test_contains_and_reversed():
+    t, j = both([[1, 2], [3, 4]])
+    for probe in (3, 7, 2.0):
+        assert (probe in j) == (probe in t)
+    assert reversed(j).tolist() == reversed(t).tolist()
+    with pytest.raises(RuntimeError):
+        "a" in j
