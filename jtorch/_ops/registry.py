@@ -25,8 +25,12 @@ _NUMBERS = (int, float, complex, bool)
 _TENSOR = ("tensor",)              # marks where a jax array sits in a call's static key
 
 
-def record(op, key, kernel, inputs, outputs):
-    """Autograd's hook: attach a graph node to `outputs`. Replaced by jtorch.autograd."""
+def record(op, key, kernel, arrays, inputs, outputs):
+    """Autograd's hook: attach a graph node to `outputs`. Replaced by jtorch.autograd.
+
+    `kernel(*arrays)` recomputes the op; `inputs` are the Tensors among the call's
+    arguments, in the order their values appear in `arrays` (Python numbers passed as
+    data sit in `arrays` too)."""
 
 
 class _RuntimeInput:
@@ -149,7 +153,7 @@ class _Op:
         if self.returns is not None:
             result = self.returns(*result)
         if requires and self.differentiable:
-            record(self, key, fn, requires, result)
+            record(self, key, fn, arrays, requires, result)
         return result
 
     def _uncached(self, key):
