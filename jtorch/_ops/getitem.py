@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, cast_value
-from .registry import register, write_inplace, _NAMESPACES, _type_name, _TENSOR, _freeze
+from .registry import register, publish, write_inplace, _type_name, _TENSOR, _freeze
 
 
 # -- host side: normalising an index --------------------------------------------------------
@@ -443,5 +443,5 @@ def index_put_(self, indices, values, accumulate=False):
 Tensor.index_put = index_put
 Tensor.index_put_ = index_put_
 # public functions whose arguments need host-side normalisation before the op's kernel
-_NAMESPACES["torch"]["index_put"] = index_put
-_NAMESPACES["torch"]["index_put_"] = index_put_
+publish(index_put, "index_put")
+publish(index_put_, "index_put_")

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._tensor import Tensor, cast_value
-from .registry import register, write_out, _NAMESPACES, _type_name
+from .registry import register, publish, write_out, _type_name
 from ._util import promote, torch_dtype, is_python_scalar, result_type, as_dtype
 
 _C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
@@ -110,7 +110,7 @@ def _where_method(self, condition, other):
     return where(condition, self, other)
 
 
-_NAMESPACES["torch"]["where"] = where
+publish(where, "where")
 Tensor.where = _where_method
 
 

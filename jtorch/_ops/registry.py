@@ -17,7 +17,7 @@ import jax
 from .. import _dtype
 from .._tensor import Tensor, cast_value
 
-__all__ = ["register", "OPS", "namespace", "return_type"]
+__all__ = ["register", "publish", "method", "OPS", "namespace", "return_type"]
 
 OPS: dict[str, "_Op"] = {}          # qualified name ("torch.add", "torch.linalg.svd") -> op
 _NAMESPACES: dict[str, dict] = collections.defaultdict(dict)
@@ -276,6 +276,27 @@ def _inplace(op, name):
         return write_inplace(self, op(self, *args, **kwargs), name)
     method.__name__ = method.__qualname__ = name
     return method
+
+
+def publish(fn: Callable, name: str, namespace: str = "torch", op: "_Op | None" = None):
+    """Expose a hand-written public function under a namespace, as `register` does.
+
+    For functions that normalise their arguments (varargs shapes, several call forms, work
+    on the host) before calling a registered op `op`."""
+    fn.__name__ = fn.__qualname__ = name
+    if op is not None:
+        fn._op = op
+    _NAMESPACES[namespace][name] = fn
+    return fn
+
+
+def method(name: str):
+    """Decorator: attach a hand-written Tensor method (e.g. `view(*shape)`)."""
+    def deco(fn):
+        fn.__name__ = fn.__qualname__ = name
+        setattr(Tensor, name, fn)
+        return fn
+    return deco
 
 
 def namespace(ns: str) -> dict:

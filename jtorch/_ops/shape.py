@@ -13,7 +13,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from .registry import register, OPS, _NAMESPACES, _type_name
+from .registry import register, publish, method, OPS, _type_name
 from ._util import wrap_dim, wrap_dims, torch_dtype
 from .._tensor import Tensor, _TYPE_NAMES
 from .. import _dtype
@@ -41,27 +41,6 @@ def size_args(args, keyword=None) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return as_ints(args[0])
     return as_ints(args)
-
-
-def publish(fn, name: str, namespace: str = "torch", op=None):
-    """Expose a hand-written public function (one that normalises its arguments before
-    calling the op `op`) under a namespace, as `register(function=True)` would.
-
-    The registry has no public hook for this; it writes the same table `register` fills."""
-    fn.__name__ = fn.__qualname__ = name
-    if op is not None:
-        fn._op = op
-    _NAMESPACES[namespace][name] = fn
-    return fn
-
-
-def method(name: str):
-    """Attach a hand-written Tensor method (varargs signatures such as `view(*shape)`)."""
-    def deco(fn):
-        fn.__name__ = fn.__qualname__ = name
-        setattr(Tensor, name, fn)
-        return fn
-    return deco
 
 
 def infer_size(shape: tuple, numel: int) -> tuple:
