@@ -72,6 +72,9 @@ def resolve(op):
             isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>"):
         return _rebind(fn)
     name = op.name
+    if name.startswith("torch.ops.aten.") and name.endswith(".default"):
+        # aten overloads the sweep names by their op: jtorch keeps them at top level
+        name = name[len("torch.ops.aten."):-len(".default")]
     if name.startswith("__") or (isinstance(fn, types.MethodDescriptorType)) or \
             type(fn).__name__ in ("method_descriptor", "wrapper_descriptor", "getset_descriptor"):
         method = name.split(".")[-1]
