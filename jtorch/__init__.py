@@ -26,7 +26,8 @@ globals().update(_namespace("torch"))
 
 __version__ = "2.13.0"
 
-from . import linalg, special, fft, nn, masked, signal, random  # noqa: E402,F401
+from . import linalg, special, fft, nn, masked, signal, random, cuda  # noqa: E402,F401
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
 from .random import (  # noqa: E402,F401
     Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
     set_rng_state,
