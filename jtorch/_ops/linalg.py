@@ -345,14 +345,3 @@ def logdet(input):
 
 from . import linalg_decomp  # noqa: E402,F401  (Cholesky, QR, eigen, SVD, LDL)
 from . import linalg_norm  # noqa: E402,F401  (norms, rank, pinv, powers, cdist)
-
-
-def _name_linalg_results():
-    # torch names torch.linalg's result tuples torch.return_types.linalg_NAME
-    for qualified, op in OPS.items():
-        if qualified.startswith("torch.linalg.") and op.returns is not None:
-            short = qualified[len("torch.linalg."):]
-            op.returns = return_type(f"linalg_{short}", op.returns._fields)
-
-
-_name_linalg_results()

@@ -235,7 +235,9 @@ def register(name: str | None = None, *, namespace: str = "torch", method: bool 
     """
     def deco(impl):
         op_name = name or impl.__name__.rstrip("_")
-        rtype = return_type(op_name, returns) if returns else None
+        # torch names torch.linalg's result tuples torch.return_types.linalg_NAME
+        prefix = "linalg_" if namespace == "torch.linalg" else ""
+        rtype = return_type(prefix + op_name, returns) if returns else None
         op = _Op(f"{namespace}.{op_name}", impl, scalars=scalars, jit=jit, returns=rtype,
                  differentiable=differentiable, check=check)
         public = _public(op, op_name, impl.__doc__) if out else _plain(op, op_name, impl.__doc__)
