@@ -150,7 +150,8 @@ class _Op:
             self.check(*[_thaw(k, it) for k in key[0]], **{n: _thaw(k, it) for n, k in key[1]})
         out = fn(*arrays)
         result = _wrap(out)
-        if self.returns is not None:
+        if self.returns is not None and type(result) is tuple:
+            # overloads such as max(x) / max(x, dim) return a tensor or a named tuple
             result = self.returns(*result)
         if requires and self.differentiable:
             record(self, key, fn, arrays, requires, result)
@@ -229,7 +230,8 @@ def register(name: str | None = None, *, namespace: str = "torch", method: bool 
     inplace: also `Tensor.NAME_`; out: accept `out=`;
     scalars: parameters where a Python number is data (traced), not a static argument;
     jit: False for ops whose output shape depends on values (nonzero, unique, masks);
-    returns: field names of a named-tuple result (torch.return_types.NAME);
+    returns: field names of a named-tuple result (torch.return_types.NAME), applied to
+    tuple results only;
     check: called with the call's concrete arguments before the kernel, to raise torch's
     errors that depend on values (an index out of range); keep it cheap.
     """
