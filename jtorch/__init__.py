@@ -22,13 +22,14 @@ from ._ops.creation import *  # noqa: E402,F401,F403
 from ._ops.meta import *  # noqa: E402,F401,F403
 from ._ops.registry import namespace as _namespace  # noqa: E402
 
-globals().update(_namespace("torch"))
-
-__version__ = "2.13.0"
-
 from . import linalg, special, fft, nn, masked, signal, random, cuda  # noqa: E402,F401
-from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
 from .random import (  # noqa: E402,F401
     Generator, default_generator, manual_seed, seed, initial_seed, get_rng_state,
     set_rng_state,
 )
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
+
+# every family (nn.functional's torch-level names included) has registered by now
+globals().update(_namespace("torch"))
+
+__version__ = "2.13.0"

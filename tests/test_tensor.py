@@ -153,3 +153,14 @@ def test_contains_and_reversed():
     assert reversed(j).tolist() == reversed(t).tolist()
     with pytest.raises(RuntimeError):
         "a" in j
+
+
+def test_operators_with_foreign_operands_follow_torch():
+    for lib in (torch, jtorch):
+        t = lib.ones(2)
+        assert (t == None) is False and (t != None) is True  # noqa: E711
+        for bad in (lambda: t + None, lambda: t + "a", lambda: ~t, lambda: None * t):
+            with pytest.raises(TypeError):
+                bad()
+        assert (t * np.ones(2)).dtype == lib.float64
+    assert (~jtorch.tensor([1, 2])).tolist() == (~torch.tensor([1, 2])).tolist()

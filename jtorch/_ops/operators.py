@@ -1,6 +1,10 @@
 """Python's operators on Tensor, bound to the registered torch functions."""
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from .._tensor import Tensor
 from .registry import namespace
 
@@ -17,15 +21,33 @@ _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "g
 _UNARY = {"neg": "neg", "pos": "positive", "abs": "abs", "invert": "bitwise_not"}
 
 
+def _operand(other) -> bool:
+    # anything else makes Python try the other side (or `==` fall back to identity), as
+    # torch's operators do: `t == None` is False, `t + None` a TypeError
+    return isinstance(other, (Tensor, numbers.Number))
+
+
 def _forward(fn):
     def op(self, other):
-        return fn(self, other)
+        # torch takes a numpy array on the right (`t * arr`), not on the left
+        if _operand(other) or isinstance(other, np.ndarray):
+            return fn(self, other)
+        return NotImplemented
     return op
 
 
 def _reflected(fn):
     def op(self, other):
-        return fn(other, self)
+        return fn(other, self) if _operand(other) else NotImplemented
+    return op
+
+
+def _invert(fn):
+    def op(self):
+        if self.dtype.is_floating_point or self.dtype.is_complex:
+            raise TypeError("~ (operator.invert) is only implemented on integer and "
+                            "Boolean-type tensors")
+        return fn(self)
     return op
 
 
@@ -56,4 +78,6 @@ def bind():
         if torch_name in t:
             fn = t[torch_name]
             setattr(Tensor, f"__{py}__", lambda self, fn=fn: fn(self))
+    if "bitwise_not" in t:
+        Tensor.__invert__ = _invert(t["bitwise_not"])
     Tensor.__hash__ = lambda self: id(self)
