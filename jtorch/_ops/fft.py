@@ -85,7 +85,7 @@ def _axes(input, s, dim, default_all):
         raise RuntimeError("FFT dims must be unique")
     if s is not None:
         if len(s) != len(dim):
-            raise RuntimeError(f"When given, dim and shape arguments must have the same length")
+            raise RuntimeError("When given, dim and shape arguments must have the same length")
         for n in s:
             if n != -1:
                 _check_n(n)

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .registry import register, publish, return_type, OPS
+from .registry import register, publish
 from ._util import torch_dtype
 from .matmul import HIGHEST, type_name
 

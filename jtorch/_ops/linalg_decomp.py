@@ -264,12 +264,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     check_same_dtype("torch.linalg.lstsq", A, B)
     driver = driver or "gelsy"
     if driver not in _DRIVERS:
-        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of "
-                           f"(gels, gelsy, gelsd, gelss)")
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
+                           "(gels, gelsy, gelsd, gelss)")
     vector = B.ndim == A.ndim - 1
     B2 = B[..., None] if vector else B
     if A.shape[-2] != B2.shape[-2]:
-        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     m, n = A.shape[-2:]
     A, B2 = _batch_broadcast(A, B2)
     real = jnp.finfo(A.dtype).dtype

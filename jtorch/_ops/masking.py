@@ -78,7 +78,7 @@ def masked_scatter(input, mask, source):
 def masked_select(input, mask):
     """Mirrors `torch.masked_select`."""
     if mask.dtype != jnp.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     x, m = _broadcast(input, mask)
     return x.reshape(-1)[np.flatnonzero(np.asarray(m))]
 

@@ -201,7 +201,7 @@ def einsum(equation, *operands):
 def _einsum_sizes(equation, operands):
     inputs = equation.split("->")[0].replace(" ", "").split(",")
     if len(inputs) != len(operands):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
                            if len(operands) > len(inputs) else
                            "einsum(): fewer operands were provided than specified in the equation")
     seen: dict = {}

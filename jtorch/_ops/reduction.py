@@ -7,9 +7,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .registry import register, return_type, write_out, _type_name
+from .registry import register, _type_name
 from ._util import torch_dtype, wrap_dim, wrap_dims, float_dtype, promote
-from .._tensor import Tensor
 from .. import _dtype
 
 
@@ -379,7 +378,7 @@ def renorm(input, p, dim, maxnorm):
     refuse("linalg.vector_norm", input, bool=True, integral=True)
     d = wrap_dim(dim, input.ndim)
     if p < 0:
-        raise RuntimeError(f"renorm: non-positive-norm not supported")
+        raise RuntimeError("renorm: non-positive-norm not supported")
     others = tuple(a for a in range(input.ndim) if a != d)
     n = vector_norm(input, p, others, True)
     scale = jnp.where(n > maxnorm, maxnorm / (n + 1e-7), 1.0).astype(input.dtype)

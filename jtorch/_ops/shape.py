@@ -435,7 +435,7 @@ def alias_copy(input):
 def _strided_index(size, stride, offset, numel):
     """Flat storage positions of an as_strided view (the input's contiguous storage)."""
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
+        raise RuntimeError("mismatch in length of strides and shape")
     if any(s < 0 for s in stride):
         raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
                            f"strides: {list(stride)}")

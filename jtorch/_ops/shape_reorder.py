@@ -140,7 +140,7 @@ def _repeat_interleave_op(input, repeats, dim=None, output_size=None):
         raise RuntimeError("repeats can not be negative")
     total = int(counts.sum())
     if output_size is not None and output_size != total:
-        raise RuntimeError(f"allocated size does not match required size")
+        raise RuntimeError("allocated size does not match required size")
     index = np.repeat(np.arange(n), counts)
     return jnp.take(input, index, axis=dim)
 

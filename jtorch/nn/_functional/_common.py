@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import inspect
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..._ops.registry import register, write_inplace
 from ..._ops._util import torch_dtype
@@ -99,34 +97,18 @@ def inplace_method(public, name):
     return fn
 
 
-_fallback_state = {"seed": None, "offset": 0}
-
-
 def next_key(generator=None):
     """The (seed, offset) uint64 state of the next draw from `generator` or jtorch's default
     Generator, as a jax array: it enters the jitted kernels as data (no recompiles) and
     `random_key` turns it into a jax PRNG key there."""
-    try:
-        from ...random import default_generator
-    except ImportError:      # jtorch.random not there yet: a private stream
-        if _fallback_state["seed"] is None:
-            _fallback_state["seed"] = int(np.random.randint(2 ** 31))
-        _fallback_state["offset"] += 1
-        return jnp.asarray(np.array([_fallback_state["seed"], _fallback_state["offset"]],
-                                    dtype=np.uint64))
+    from ...random import default_generator
     return jnp.asarray((generator or default_generator)._next(), dtype=jnp.uint64)
 
 
 def random_key(state):
     """A jax PRNG key from a `next_key` state, derived as jtorch's random ops derive theirs."""
-    try:
-        from ..._ops.random import _key
-    except ImportError:
-        _key = None
-    if _key is not None:
-        return _key(state)
-    key = jax.random.key(state[0])
-    return jax.random.fold_in(key, (state[1] & 0xFFFFFFFF).astype(jnp.uint32))
+    from ..._ops.random import _key
+    return _key(state)
 
 
 def as_scalar(value, x):

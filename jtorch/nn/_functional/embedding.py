@@ -116,7 +116,7 @@ OVERRIDES["embedding_bag"] = embedding_bag
 def _embedding_bag_kernel(input, weight, offsets, scale_grad_by_freq, mode, per_sample_weights,
                           include_last_offset, padding_idx):
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max")
+        raise ValueError("mode has to be one of sum, mean or max")
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "

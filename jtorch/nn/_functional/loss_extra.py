@@ -68,7 +68,7 @@ OVERRIDES["triplet_margin_with_distance_loss"] = triplet_margin_with_distance_lo
 
 
 def _check_ctc(log_probs, targets, input_lengths, target_lengths, blank=0, *args, **kwargs):
-    il, tl = np.asarray(input_lengths), np.asarray(target_lengths)
+    il = np.asarray(input_lengths)
     t_max = log_probs.shape[0]
     if il.size and (il > t_max).any():
         raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got "

@@ -50,8 +50,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if n > 3 or input.ndim not in (n + 1, n + 2):
-        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are "
-                                  f"supported for now")
+        raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  "supported for now")
     if mode == "reflect":
         for d, (lo, hi) in enumerate(pairs):
             if (lo or hi) and (lo >= input.shape[d] or hi >= input.shape[d]):
