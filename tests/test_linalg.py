@@ -178,6 +178,14 @@ ERRORS = {
     "fft_bad_norm": lambda L: L.fft.fft(t(L, V), norm="foo"),
     "rfft_complex": lambda L: L.fft.rfft(t(L, C)),
     "fftfreq_int": lambda L: L.fft.fftfreq(4, dtype=L.int64),
+    "fft_0d": lambda L: L.fft.fft(L.tensor(1.5)),
+    "ihfft_0d_dim0": lambda L: L.fft.ihfft(L.tensor(1.5), dim=0),
+    "fft2_0d": lambda L: L.fft.fft2(L.tensor(1.5)),
+    "irfftn_0d_dim": lambda L: L.fft.irfftn(L.tensor(1.5), dim=(0,)),
+    "rfftn_no_dims": lambda L: L.fft.rfftn(t(L, X8), dim=()),
+    "hfft2_no_dims": lambda L: L.fft.hfft2(t(L, X8), dim=()),
+    "fftshift_0d": lambda L: L.fft.fftshift(L.tensor(1.5)),
+    "ifftshift_0d_dim": lambda L: L.fft.ifftshift(L.tensor(1.5), dim=0),
 }
 
 

@@ -44,6 +44,13 @@ def _check_norm(norm):
         raise RuntimeError(f'Invalid normalization mode: "{norm}"')
 
 
+def _wrap_dim(dim, ndim):
+    """`wrap_dim` without the 0-d allowance: torch's transforms need a real dimension."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return wrap_dim(dim, ndim)
+
+
 def _check_n(n):
     if n is not None and n < 1:
         raise RuntimeError(f"Invalid number of data points ({n}) specified")
@@ -56,7 +63,7 @@ def _one(kind, name):
     def impl(input, n=None, dim=-1, norm=None):
         _check_norm(norm)
         _check_n(n)
-        dim = wrap_dim(dim, input.ndim)
+        dim = _wrap_dim(dim, input.ndim)
         if kind in ("rfft", "ihfft"):
             x = _real_input(name, input)
         else:
@@ -80,7 +87,7 @@ def _axes(input, s, dim, default_all):
             dim = tuple(range(input.ndim - len(s), input.ndim))
     elif isinstance(dim, int):
         dim = (dim,)
-    dim = tuple(wrap_dim(d, input.ndim) for d in dim)
+    dim = tuple(_wrap_dim(d, input.ndim) for d in dim)
     if len(set(dim)) != len(dim):
         raise RuntimeError("FFT dims must be unique")
     if s is not None:
@@ -104,6 +111,8 @@ def _many(kind, name, default_all):
         else:
             x = _complex_input(input)
         if not dim:
+            if kind != "fftn" and kind != "ifftn":
+                raise RuntimeError(f"{kind} must transform at least one axis")
             return x
         if kind == "hfftn":
             return _irfftn(jnp.conj(x), s, dim, _SWAP[norm])
@@ -139,9 +148,11 @@ def _shift(input, dim, sign):
         dim = tuple(range(input.ndim))
     elif isinstance(dim, int):
         dim = (dim,)
-    dim = tuple(wrap_dim(d, input.ndim) for d in dim)
+    if not dim:   # torch's roll rejects an empty shift list
+        raise RuntimeError("fftshift/ifftshift: `shifts` required (no dims to shift)")
+    dim = tuple(_wrap_dim(d, input.ndim) for d in dim)
     shifts = tuple(sign * (input.shape[d] // 2) for d in dim)
-    return jnp.roll(input, shifts, axis=dim) if dim else input
+    return jnp.roll(input, shifts, axis=dim)
 
 
 @register(namespace="torch.fft", method=False)

@@ -46,6 +46,18 @@ def pointwise(fn, *xs, wide: bool = False):
     return out.astype(d._np)
 
 
+def tensor_operand(name: str):
+    """A `check=` for binary ops that take a Python number on either side but not on both:
+    torch has no (Number, Number) overload and raises TypeError."""
+    def check(*args, **kwargs):
+        values = (*args, *kwargs.values())
+        if not any(isinstance(v, jax.Array) for v in values):
+            kinds = ", ".join(type(v).__name__ for v in values)
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({kinds}), but expected at least one Tensor operand")
+    return check
+
+
 def special_alias(name: str, impl, **kw):
     """Register `impl` under torch.special (a function only, with `out=`)."""
     return register(name, namespace="torch.special", method=False, out=True, **kw)(impl)
@@ -375,9 +387,9 @@ def i1e(input):
 
 # --- registration ---------------------------------------------------------------------
 
-for _impl in (erf, erfc, erfinv, digamma, lgamma, mvlgamma, igamma, igammac, xlogy, logit,
-              sinc, i0):
+for _impl in (erf, erfc, erfinv, digamma, lgamma, mvlgamma, igamma, igammac, logit, sinc, i0):
     register(inplace=True, out=True)(_impl)
+register(inplace=True, out=True, check=tensor_operand("xlogy"))(xlogy)
 
 # Tensor.polygamma(n) puts self second, so its methods are written by hand
 _polygamma_public = register(method=False, out=True, scalars=("input",))(polygamma)
@@ -394,9 +406,11 @@ def _polygamma_inplace(self, n):
 Tensor.polygamma = _polygamma_method
 Tensor.polygamma_ = _polygamma_inplace
 
-for _impl in (erfcx, ndtr, ndtri, log_ndtr, zeta, xlog1py, entr, i0e, i1, i1e,
-              erf, erfc, erfinv, digamma, logit, sinc, i0, xlogy):
+for _impl in (erfcx, ndtr, ndtri, log_ndtr, entr, i0e, i1, i1e,
+              erf, erfc, erfinv, digamma, logit, sinc, i0):
     special_alias(_impl.__name__, _impl)
+for _impl in (zeta, xlog1py, xlogy):
+    special_alias(_impl.__name__, _impl, check=tensor_operand(f"special_{_impl.__name__}"))
 special_alias("polygamma", polygamma, scalars=("input",))
 special_alias("psi", digamma)
 special_alias("gammaln", lgamma)

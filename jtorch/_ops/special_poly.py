@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import lax
 
-from .special import pointwise, special_alias
+from .special import pointwise, special_alias, tensor_operand
 
 
 def _degree(n):
@@ -166,7 +166,8 @@ def _make(name, fn):
         return pointwise(fn, input, n)
     impl.__name__ = name
     impl.__doc__ = f"Mirrors `torch.special.{name}`."
-    return special_alias(name, impl, scalars=("input", "n"))
+    return special_alias(name, impl, scalars=("input", "n"),
+                         check=tensor_operand(f"special_{name}"))
 
 
 for _name, _fn in _TABLE.items():
