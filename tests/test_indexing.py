@@ -191,6 +191,8 @@ OPS = {
     "index_add": lambda T: T.index_add(_y(T), 1, _i(T, [0, 0]), _y(T)[:, :2], alpha=2),
     "index_add_err_oob": lambda T: T.index_add(_y(T), 0, _i(T, [5]), _y(T)[:1]),
     "index_add_err_count": lambda T: T.index_add(_y(T), 1, _i(T, [0, 1]), _y(T)),
+    "index_add_err_source_ndim": lambda T: T.index_add(_y(T), 0, _i(T, [0, 1]), T.ones(2)),
+    "index_add_err_source_shape": lambda T: T.index_add(_y(T), 0, _i(T, [0, 1]), T.ones(2, 2)),
     "index_copy": lambda T: T.index_copy(_y(T), 1, _i(T, [2, 0]), _y(T)[:, :2] * 3),
     "index_copy_err_oob": lambda T: T.index_copy(_y(T), 1, _i(T, [-1]), _y(T)[:, :1]),
     "index_fill": lambda T: T.index_fill(_y(T), 1, _i(T, [-1, 0]), -2.0),
@@ -205,6 +207,15 @@ OPS = {
     "masked_fill_broadcast": lambda T: _y(T).masked_fill(_t(T, [True, False, True]), -1),
     "masked_fill_int_float": lambda T: _x(T, "int64").masked_fill(_x(T) > 3, 2.5),
     "masked_fill_err_mask": lambda T: _y(T).masked_fill(_i(T, [1, 0, 1]), 1.0),
+    "masked_fill_err_complex": lambda T: _y(T).masked_fill(_y(T) > 2, 1j),
+    "masked_fill_complex_real": lambda T: _y(T).masked_fill(_y(T) > 2, complex(3, 0)),
+    "masked_fill_err_float_overflow": lambda T: _y(T).masked_fill(_y(T) > 2, 1e300),
+    "masked_fill_inf": lambda T: _y(T).masked_fill(_y(T) > 2, float("-inf")),
+    "masked_fill_err_int8_overflow": lambda T: _x(T, "int8").masked_fill(_x(T) > 3, 300),
+    "masked_fill_err_int_nan": lambda T: _x(T, "int64").masked_fill(_x(T) > 3, float("nan")),
+    "masked_fill_uint8_negative": lambda T: _x(T, "uint8").masked_fill(_x(T) > 3, -1),
+    "masked_fill_err_tensor_complex": lambda T: _x(T, "int64").masked_fill(
+        _x(T) > 3, T.tensor(1j)),
     "masked_scatter": lambda T: T.masked_scatter(_y(T), _y(T) > 2, _y(T) * 100),
     "masked_scatter_err_few": lambda T: _y(T).masked_scatter(_y(T) > 2, T.ones(2)),
     "masked_select": lambda T: T.masked_select(_y(T), _y(T) > 2),
@@ -301,6 +312,29 @@ def test_inplace(name):
         out = INPLACE[name](x, T)
         assert out is x
         return x
+    _run(fn)
+
+
+OUT_DTYPE = {
+    "gather": lambda T, out: T.gather(_y(T), 1, _i(T, [[0], [1]]), out=out),
+    "index_select": lambda T, out: T.index_select(_y(T), 1, _i(T, [0]), out=out),
+    "take": lambda T, out: T.take(_y(T), _i(T, [0, 4]), out=out),
+    "masked_select": lambda T, out: T.masked_select(_y(T), _y(T) > 2, out=out),
+    "index_add": lambda T, out: T.index_add(_y(T), 0, _i(T, [1]), _y(T)[:1], out=out),
+    "scatter": lambda T, out: T.scatter(_y(T), 0, _i(T, [[1]]), 2.0, out=out),
+    "take_along_dim": lambda T, out: T.take_along_dim(_y(T), _i(T, [[1]]), 1, out=out),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("name", sorted(OUT_DTYPE))
+def test_out_dtype_must_match(name, dtype):
+    """torch refuses to cast into `out=` for the indexing ops."""
+    def fn(T):
+        out = T.empty(0, dtype=getattr(T, dtype))
+        result = OUT_DTYPE[name](T, out)
+        assert result is out
+        return out
     _run(fn)
 
 

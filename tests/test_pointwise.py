@@ -29,7 +29,7 @@ BINARY = [
     "fmin", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less_equal", "not_equal",
     "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_left_shift", "bitwise_right_shift", "isclose", "equal", "allclose", "isin",
-    "complex", "polar",
+    "complex", "polar", "gcd", "lcm",
 ]
 # ops torch accepts a Python number for as the second operand
 SCALAR_OTHER = [
@@ -276,6 +276,9 @@ def test_complex_parts():
     lambda m, t: m.eq(2, t), lambda m, t: m.atan2(t, 2), lambda m, t: m.maximum(2, t),
     lambda m, t: m.sin(2.0), lambda m, t: m.pow(2, 3), lambda m, t: m.rsub(2, t),
     lambda m, t: m.isclose(t, 1.0), lambda m, t: m.logical_and(t, 1),
+    lambda m, t: m.bitwise_and(2, 3), lambda m, t: m.bitwise_xor(2, t.long()),
+    lambda m, t: m.bitwise_left_shift(2, 3), lambda m, t: m.bitwise_right_shift(2, t.long()),
+    lambda m, t: m.gcd(t.long(), 2), lambda m, t: m.lcm(2, t.long()), lambda m, t: m.gcd(2, 3),
 ])
 def test_number_where_torch_takes_a_tensor(call):
     _run(lambda t: call(torch, t), lambda t: call(jtorch, t), (torch.ones(3),))
@@ -299,3 +302,22 @@ def test_bad_input_raises_torch_class():
         jtorch.ones(2, dtype=jtorch.complex64).abs_()
     with pytest.raises(NotImplementedError):
         jtorch.ones(2) & jtorch.ones(2)
+
+
+@pytest.mark.parametrize("dtypes", [("int64", "int64"), ("int8", "int16"), ("uint8", "uint8"),
+                                    ("int32", "int32")], ids=lambda d: "-".join(d))
+@pytest.mark.parametrize("name", ["gcd", "lcm"])
+def test_gcd_lcm(name, dtypes):
+    """Zeros, signs, and the wrap-around at the integer limits, as torch's kernels give."""
+    a, b = np.iinfo(dtypes[0]), np.iinfo(dtypes[1])
+    left = np.array([0, 0, -4, 6, -6, 12, a.min, a.min, a.max, 7, 1], dtype=np.int64)
+    right = np.array([0, 5, 6, -4, -4, 18, 0, 1, a.max - 1, b.max, -1], dtype=np.int64)
+    x = torch.from_numpy(np.clip(left, a.min, a.max).astype(dtypes[0]))
+    y = torch.from_numpy(np.clip(right, b.min, b.max).astype(dtypes[1]))
+    _run(getattr(torch, name), getattr(jtorch, name), (x, y))
+    # in place, out= and broadcasting
+    _run(lambda u, v: getattr(u, name + "_")(v), lambda u, v: getattr(u, name + "_")(v),
+         (torch.tensor([[4], [9]]), torch.tensor([6, 15])[:1]))
+    _run(lambda u, v: getattr(torch, name)(u, v, out=torch.empty(0, dtype=torch.int64)),
+         lambda u, v: getattr(jtorch, name)(u, v, out=jtorch.empty(0, dtype=jtorch.int64)),
+         (torch.tensor([[4], [9]]), torch.tensor([6, 15])))

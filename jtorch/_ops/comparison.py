@@ -176,7 +176,9 @@ def _bitwise(name, fn):
         return fn(a, b)
     impl.__name__ = name
     impl.__doc__ = f"Mirrors `torch.{name}`."
-    register(name=name, inplace=True, out=True)(impl)
+    # torch has Scalar-first overloads (`2 & t`) but no overload taking two numbers
+    register(name=name, inplace=True, out=True,
+             check=require_tensors(name, _BOTH, at_least_one=True))(impl)
 
 
 def _shift_left(a, b):

@@ -304,6 +304,8 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
            requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors `torch.arange`: int64 when every argument is an integer."""
     start, end, step = _range_args(start, end, step, "arange")
+    if dtype is None and isinstance(out, Tensor):
+        dtype = out.dtype       # torch builds the range in out's dtype
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dtype.int64 if integral else _dtype.get_default_dtype()
@@ -427,6 +429,11 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
         raise RuntimeError(f"Number of dimensions in size does not match the length of the "
                            f"physical_layout; i.e. len(size) = {len(size)} is not equal to "
                            f"len(physical_layout) = {len(perm)}")
+    for i, p in enumerate(perm):
+        # torch takes no negative dims here
+        if not 0 <= p < len(size):
+            raise RuntimeError(f"Dimension out of range (expected to be between 0 and "
+                               f"{len(size) - 1}, but got {p} at index {i})")
     if len(set(perm)) != len(perm):
         raise RuntimeError("Duplicate dim not allowed")
     return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .registry import register, _type_name
+from .registry import register, publish, namespace, write_out, _type_name
 from ._util import torch_dtype, wrap_dim, is_python_scalar
 from .getitem import check_bounds, _known_extremes
-from .._tensor import cast_value
+from .._tensor import Tensor, cast_value
 from . import getitem, masking  # noqa: F401
 
 _BOUNDS = "index {index} is out of bounds for dimension {dim} with size {size}"
@@ -183,6 +183,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 # -- index_* along one dim --------------------------------------------------------------------
 
+# torch checks these two ops' source shape as a whole, before the count of indices
+_SHAPE_MATCH = ("index_add_", "index_reduce_")
+
+
 def _index_along(name, input, dim, index, source=None):
     """(input as >=1-d, dim, the .at[] coordinates of index along dim), with torch's checks."""
     _index_dtype(index, name)
@@ -197,12 +201,17 @@ def _index_along(name, input, dim, index, source=None):
                                f"({_type_name(torch_dtype(source))}) must have the same scalar "
                                f"type")
         s = _as_1d(source)
+        if name in _SHAPE_MATCH and (source.ndim != input.ndim or any(
+                a != b for k, (a, b) in enumerate(zip(source.shape, input.shape)) if k != d)):
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                               f"specified dimension. Got self.shape = {list(input.shape)} "
+                               f"source.shape = {list(source.shape)}")
         if s.ndim != x.ndim:
             raise IndexError(f"{name}(): When source and destination are not scalars, their "
                              f"dimensionality must match. Source dimensionality "
                              f"({source.ndim}), destination dimensionality ({input.ndim})")
         if s.shape[d] != idx.shape[0]:
-            raise RuntimeError(f"{name}(): Number of indices ({idx.shape[0]}) should be equal to "
+            raise (IndexError if name == "index_copy_" else RuntimeError)(f"{name}(): Number of indices ({idx.shape[0]}) should be equal to "
                                f"source.size(dim): ({s.shape[d]}), for dim: {d}")
         expect = x.shape[:d] + (idx.shape[0],) + x.shape[d + 1:]
         if s.shape != expect:
@@ -364,3 +373,38 @@ def take_along_dim(input, indices, dim=None):
     out = jnp.take_along_axis(x, idx, axis=d)
     return out.reshape(indices.shape) if input.ndim == 0 else out
 
+
+
+# -- out= dtype ----------------------------------------------------------------------------
+
+def _same_dtype_out(name, message):
+    """Republish torch.`name` so that `out=` must have the input's dtype: torch refuses to cast
+    into it for these ops (the registry's generic `out=` casts)."""
+    public = namespace("torch")[name]
+
+    def fn(*args, out=None, **kwargs):
+        result = public(*args, **kwargs)
+        if out is None:
+            return result
+        if isinstance(out, Tensor) and out.dtype is not result.dtype:
+            raise RuntimeError(message.format(name=name, out=_c_name(out.dtype),
+                                              self=_c_name(result.dtype),
+                                              Out=_type_name(out.dtype),
+                                              Self=_type_name(result.dtype)))
+        return write_out(out, result, name)
+    fn.__doc__ = public.__doc__
+    publish(fn, name, op=public._op)
+
+
+def _c_name(d):
+    return masking._C_NAMES.get(d._name, d._name).replace("long int", "long")
+
+
+_EXPECTED = "Expected out tensor to have dtype {self}, but got {out} instead"
+for _name in ("gather", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy",
+              "index_reduce", "take_along_dim"):
+    _same_dtype_out(_name, _EXPECTED)
+for _name in ("index_select", "masked_select"):
+    _same_dtype_out(_name, "{name}(): self and result must have the same scalar type")
+_same_dtype_out("take", "take(): self and out expected to have the same dtype, but got "
+                        "self.dtype = {Self} and out.dtype = {Out}")

@@ -35,7 +35,45 @@ def _broadcast(*xs):
     return [jnp.broadcast_to(x, shape) for x in xs]
 
 
-@register(inplace=True, scalars=("input", "value"))
+def _overflows(value, d) -> bool:
+    """Whether torch refuses to convert the number `value` to the numpy dtype `d`."""
+    if d == np.bool_:
+        return False
+    if isinstance(value, complex):
+        if not np.issubdtype(d, np.complexfloating):
+            if value.imag != 0:
+                return True
+            value = value.real
+        else:
+            return _overflows(value.real, np.dtype(np.float64 if d == np.complex128 else
+                                                   np.float32)) or \
+                _overflows(value.imag, np.dtype(np.float64 if d == np.complex128 else np.float32))
+    if np.issubdtype(d, np.complexfloating):
+        d = np.dtype(np.float64 if d == np.complex128 else np.float32)
+    if np.issubdtype(d, np.floating) or d == jnp.bfloat16:
+        # infinities and nan convert; a finite value past the type's range does not
+        return bool(np.isfinite(value)) and abs(value) > float(jnp.finfo(d).max)
+    info = np.iinfo(d)
+    if isinstance(value, float):
+        return bool(np.isnan(value)) or value < info.min or value > info.max
+    # an integer into an unsigned type may be negative down to -max (it wraps)
+    low = -int(info.max) if info.min == 0 else int(info.min)
+    return value < low or value > info.max
+
+
+def _masked_fill_check(input, mask, value):
+    if not is_python_scalar(value):
+        if jnp.ndim(value) or isinstance(value, jax.core.Tracer):
+            return      # the kernel raises for a non-0-dim value; a traced one can't be read
+        value = jnp.asarray(value).item()
+    d = np.dtype(input.dtype) if not is_python_scalar(input) else np.dtype(np.float32)
+    if _overflows(value, d):
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{str(d) + '_t' if d.kind in 'iu' else _C_NAMES.get(str(d), str(d))} "
+                           f"without overflow")
+
+
+@register(inplace=True, scalars=("input", "value"), check=_masked_fill_check)
 def masked_fill(input, mask, value):
     """Mirrors `torch.masked_fill`."""
     _require_bool_mask(mask, "masked_fill_")

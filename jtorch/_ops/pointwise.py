@@ -15,6 +15,9 @@ from .._tensor import Tensor
 from .. import _dtype
 
 
+_BOTH_TENSORS = ("input", "other")
+
+
 def _check_alpha(alpha, d):
     if alpha is not None and isinstance(alpha, float) and d._category <= 1:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
@@ -231,6 +234,42 @@ def _float_power_(self, exponent):
 
 
 Tensor.float_power_ = _float_power_
+
+
+# -- number theory ---------------------------------------------------------------------------
+
+def _gcd_kernel(a, b):
+    # Euclid with C's truncating remainder, as torch's kernel: abs(INT_MIN) stays negative
+    # and wraps exactly as there
+    def body(state):
+        x, y = state
+        nonzero = x != 0
+        return (jnp.where(nonzero, jax.lax.rem(y, jnp.where(nonzero, x, 1)), 0),
+                jnp.where(nonzero, x, y))
+    a, b = jnp.broadcast_arrays(jnp.abs(a), jnp.abs(b))
+    return jax.lax.while_loop(lambda state: jnp.any(state[0] != 0), body, (a, b))[1]
+
+
+def _integer_operands(name, input, other):
+    (a, b), d = promote(input, other)
+    if d._category != _dtype._INT:
+        raise not_implemented_for(f"{name}_cpu", d)
+    return a, b
+
+
+def _gcd(input, other):
+    return _gcd_kernel(*_integer_operands("gcd", input, other))
+
+
+def _lcm(input, other):
+    a, b = _integer_operands("lcm", input, other)
+    g = _gcd_kernel(a, b)
+    # integer overflow wraps, as in torch
+    return jnp.where(g == 0, jnp.zeros_like(a), jnp.abs(jax.lax.div(a, jnp.where(g == 0, 1, g)) * b))
+
+
+for _name, _impl in (("gcd", _gcd), ("lcm", _lcm)):
+    _op(_name, _impl, inplace=True, out=True, scalars=(), check=require_tensors(_name, _BOTH_TENSORS))
 
 
 # -- binary float math -----------------------------------------------------------------------
