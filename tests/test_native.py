@@ -122,6 +122,7 @@ ERRORS = [
     ("_chunk_cat", ([_t(2, 3), _t(3, 3)], 1, 2), {}, RuntimeError),
     ("_chunk_cat", ([_t(2, 3), _t(2, 3).double()], 1, 2), {}, RuntimeError),
     ("_chunk_cat", ([], 0, 2), {}, RuntimeError),
+    ("_chunk_cat", ([_t(0), _t(3)], 0, 1), {}, RuntimeError),
     ("segment_reduce", (_t(5), "sum"), {"lengths": torch.tensor([2, 2])}, RuntimeError),
     ("segment_reduce", (_t(5), "sum"), {"lengths": torch.tensor([6, -1])}, RuntimeError),
     ("segment_reduce", (_t(5), "foo"), {"lengths": LENGTHS}, RuntimeError),

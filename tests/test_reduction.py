@@ -145,6 +145,18 @@ ERRORS = [
     ("sum", (F, (0, 0)), {}), ("kthvalue", (F, 9, 2), {}), ("topk", (F, 9), {}),
     ("quantile", (F, 1.5), {}), ("bincount", (np.array([-1, 2]),), {}),
     ("std", (TIES,), {}), ("cov", (F,), {}),
+    # OpInfo error inputs
+    ("max", (2, TIES[0]), {}), ("min", (2, TIES[0]), {}), ("diff", (F, -1), {}),
+    ("gradient", (F[0],), {"spacing": [0.1], "dim": (1, 0)}),
+    ("gradient", (F[0],), {"spacing": [0.1]}),
+    ("renorm", (np.array(1.0, np.float32), 2, 0, 1.0), {}),
+    ("cov", (F[0, 0],), {"fweights": np.array([1, -1, 1, 1, 1])}),
+    ("cov", (F[0, 0],), {"aweights": np.array([1, -1, 1, 1, 1], np.float32)}),
+    ("cov", (F[0, 0],), {"fweights": TIES[:, :5]}), ("cov", (F[0, 0],), {"aweights": F[0]}),
+    ("cov", (F[0, 0],), {"fweights": F[0, 0]}), ("cov", (F[0, 0],), {"aweights": TIES[0, :5]}),
+    ("cov", (F[0, 0],), {"fweights": TIES[0, :2]}), ("cov", (F[0, 0],), {"aweights": F[0, 0]}),
+    ("histogramdd", (F[0], [2, 2]), {}),
+    ("aminmax", (F[0],), {"dim": 0, "out": (F[0, 0], F[0, 0].astype(np.float64))}),
 ]
 
 

@@ -249,6 +249,8 @@ def _chunk_cat(tensors, dim, num_chunks):
     if num_chunks < 1:
         raise RuntimeError("_chunk_cat expects positive num_chunks")
     first = tensors[0]
+    if any(t.size == 0 for t in tensors):
+        raise RuntimeError("_chunk_cat expects non-empty tensor")
     if any(t.dtype != first.dtype for t in tensors):
         raise RuntimeError("_chunk_cat expects all input tensors with the same dtype")
     if dim < 0 and any(t.ndim != first.ndim for t in tensors):

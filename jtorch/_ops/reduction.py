@@ -7,7 +7,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .registry import register, _type_name
+from .registry import register, publish, write_out, _type_name
+from .unary import require_tensors
+from .._tensor import Tensor
 from ._util import torch_dtype, wrap_dim, wrap_dims, float_dtype, promote
 from .. import _dtype
 
@@ -175,6 +177,21 @@ def aminmax(input, *, dim=None, keepdim=False):
             _extreme("aminmax", jnp.max, input, dim, keepdim))
 
 
+def _aminmax_strict_out(*args, out=None, **kwargs):
+    """Mirrors `torch.aminmax`: `out=` tensors must have the input's dtype (no casting)."""
+    result = aminmax(*args, **kwargs)
+    if out is None:
+        return result
+    for o in out if isinstance(out, (tuple, list)) else ():
+        if isinstance(o, Tensor) and o.dtype is not result[0].dtype:
+            raise RuntimeError(f"Expected out tensor to have dtype {_type_name(result[0].dtype)}, "
+                               f"but got {_type_name(o.dtype)} instead")
+    return write_out(out, result, "aminmax")
+
+
+publish(_aminmax_strict_out, "aminmax", op=aminmax._op)
+
+
 def _arg(name, fn, input, dim, keepdim):
     refuse(name, input, complex=True, bool=True)
     if dim is None:
@@ -223,13 +240,15 @@ def _max_min(name, value_fn, arg_fn, binary_fn, input, dim, keepdim, other):
     return values, index
 
 
-@overloaded("max", ("values", "indices"), scalars=("input",))
+@overloaded("max", ("values", "indices"), scalars=("input",),
+            check=require_tensors("max", ("input",)))
 def max(input, dim=None, keepdim=False, *, other=None):
     """Mirrors `torch.max`: max(input), max(input, dim, keepdim), max(input, other)."""
     return _max_min("max", jnp.max, jnp.argmax, jnp.maximum, input, dim, keepdim, other)
 
 
-@overloaded("min", ("values", "indices"), scalars=("input",))
+@overloaded("min", ("values", "indices"), scalars=("input",),
+            check=require_tensors("min", ("input",)))
 def min(input, dim=None, keepdim=False, *, other=None):
     """Mirrors `torch.min`: min(input), min(input, dim, keepdim), min(input, other)."""
     return _max_min("min", jnp.min, jnp.argmin, jnp.minimum, input, dim, keepdim, other)
@@ -376,6 +395,9 @@ def dist(input, other, p=2):
 def renorm(input, p, dim, maxnorm):
     """Mirrors `torch.renorm`."""
     refuse("linalg.vector_norm", input, bool=True, integral=True)
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           f"dimensions")
     d = wrap_dim(dim, input.ndim)
     if p < 0:
         raise RuntimeError("renorm: non-positive-norm not supported")

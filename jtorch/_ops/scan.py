@@ -86,6 +86,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     """Mirrors `torch.diff`."""
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
     d = wrap_dim(dim, input.ndim)
     parts = [p if p.ndim else jnp.broadcast_to(p, _edge_shape(input, d)) for p in (prepend,)
              if p is not None]
@@ -121,9 +123,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         spacing = 1
     if not isinstance(spacing, (tuple, list)):
         spacing = (spacing,) * len(dims)
-    elif len(spacing) == 1 and len(dims) > 1:
-        spacing = tuple(spacing) * len(dims)
-    if len(spacing) != len(dims):
+    if len(spacing) != len(dims):   # a one-element list is not broadcast over the dims
         raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's "
                            f"spacing and dim arguments to have the same length, but got a "
                            f"spacing argument of length {len(spacing)} and a dim argument of "

@@ -24,6 +24,10 @@ def _tensor_list(tensors, name, nonempty=False):
     if isinstance(tensors, (tuple, list)):
         if nonempty and not tensors:
             raise RuntimeError(f"{name} expects a non-empty TensorList")
+        for i, a in enumerate(tensors):
+            if not hasattr(a, "ndim"):   # None or a Python number
+                raise TypeError(f"{name}(): expected Tensor as element {i} in argument 0, but "
+                                f"got {type(a).__name__}")
         return tuple(tensors)
     raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
                     f"{type(tensors).__name__}")

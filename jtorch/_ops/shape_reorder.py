@@ -56,9 +56,9 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
+    if input.ndim == 0:   # unlike most ops, roll does not treat a 0-d tensor as 1-d
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     dims = tuple(wrap_dim(d, input.ndim) for d in dims)
-    if input.ndim == 0:
-        return input
     return jnp.roll(input, shifts, dims)
 
 

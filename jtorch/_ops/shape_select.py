@@ -94,11 +94,16 @@ def _narrow(input, dim, start, length):
 
 def narrow(input, dim, start, length):
     """Mirrors `torch.narrow`."""
+    if isinstance(start, Tensor) and (start.ndim != 0 or start.dtype.is_floating_point
+                                      or start.dtype.is_complex or start.dtype._name == "bool"):
+        raise RuntimeError("start must be an 0-dim integral Tensor.")
     return OPS["torch._narrow"](input, dim, as_int(start), as_int(length))
 
 
 @register(method=False, function=False, out=True)
 def _narrow_copy(input, dim, start, length):
+    if input.ndim and dim >= input.ndim:   # torch checks this bound before wrapping the dim
+        raise RuntimeError(f"narrow_copy(): expected dim < {input.ndim}, but got {dim}")
     dim, start = _narrow_bounds(input, dim, start, length)
     return input[_index_tuple(dim, slice(start, start + length))]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .registry import register
+from .registry import register, _type_name
 from ._util import torch_dtype, wrap_dim, promote, to_float
 from .. import _dtype
 from .reduction import refuse
@@ -128,6 +128,9 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
     k = input.shape[-1]
     if isinstance(bins, int):
         bins = [bins] * k
+    if len(bins) != k:
+        raise RuntimeError(f"histogramdd: The size of bins must be equal to the innermost "
+                           f"dimension of the input. Got {len(bins)} bins for {k} dimensions")
     hist, edges = _histogramdd(input.reshape(-1, k), list(bins), range, weight, density,
                                "histogramdd")
     return hist, tuple(edges)
@@ -199,7 +202,13 @@ def histc(input, bins=100, min=0, max=0):
 
 # -- covariance --------------------------------------------------------------------------------
 
-@register()
+def _check_cov_weights(input, *, correction=1, fweights=None, aweights=None):
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is not None and w.size and bool(jnp.any(w < 0)):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+
+
+@register(check=_check_cov_weights)
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Mirrors `torch.cov`."""
     if input.ndim > 2:
@@ -209,6 +218,20 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     x = to_float(input)
     x = x.reshape(1, -1) if x.ndim < 2 else x
     n = x.shape[1]
+    for name, w, kind, category in (("fweights", fweights, "integral", 1),
+                                    ("aweights", aweights, "floating point", 2)):
+        if w is None:
+            continue
+        if w.ndim > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got "
+                               f"{name} with {w.ndim} dimensions")
+        d = torch_dtype(w)
+        if d._category != category:
+            raise RuntimeError(f"cov(): expected {name} to have {kind} dtype but got {name} "
+                               f"with {_type_name(d)} dtype")
+        if w.size != n:
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
+                               f"observations in the input but got {w.size} != {n}")
     w = None
     if fweights is not None:
         w = fweights
