@@ -47,6 +47,21 @@ def _type_name(d):
             "complex128": "ComplexDouble"}[d._name]
 
 
+def broadcast_shape(*arrays):
+    """The broadcast shape of `arrays`, or torch's RuntimeError naming the mismatched dim."""
+    out = ()
+    for a in arrays:
+        shape = tuple(a.shape)
+        rank = max(len(out), len(shape))
+        left, right = (1,) * (rank - len(out)) + out, (1,) * (rank - len(shape)) + shape
+        for dim, (x, y) in enumerate(zip(left, right)):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor "
+                                   f"b ({y}) at non-singleton dimension {dim}")
+        out = tuple(y if x == 1 else x for x, y in zip(left, right))
+    return out
+
+
 def legacy_reduction(size_average, reduce, reduction):
     """torch's mapping of the deprecated size_average/reduce flags onto `reduction`."""
     if size_average is None and reduce is None:

@@ -121,6 +121,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, n, name):
                                f"{{'valid', 'same'}}")
     else:
         pads = [(p, p) for p in _tuple(padding, n, "padding")]
+    _check_conv_params(stride, pads, dilation)
     for size, (lo, hi), d, k in zip(x.shape[2:], pads, dilation, kernel):
         if size + lo + hi < d * (k - 1) + 1:
             raise RuntimeError(f"Calculated padded input size per channel: "
@@ -130,6 +131,16 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, n, name):
     if bias is not None:
         out = out + bias.reshape((1, -1) + (1,) * n)
     return out[0] if unbatched else out
+
+
+def _check_conv_params(stride, pads, dilation):
+    # torch checks these in this order, before any shape check of the output
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
 
 
 def _conv_general(x, weight, stride, pads, dilation, groups, n, lhs_dilation=None):

@@ -117,6 +117,8 @@ def _rrelu_kernel(input, key, lower, upper):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Mirrors `torch.nn.functional.rrelu`."""
     from .activation import rrelu as _eval_rrelu
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         out = _eval_rrelu(input, lower, upper, False)
     else:

@@ -13,6 +13,8 @@ __all__ = []
 
 
 def _check_indices(input, weight, *args, **kwargs):
+    if weight.ndim != 2:
+        return  # the kernel raises torch's error for this
     idx = np.asarray(input)
     if idx.size and ((idx < 0) | (idx >= weight.shape[0])).any():
         raise IndexError("index out of range in self")
@@ -56,6 +58,8 @@ def _scale_grad_by_freq(rows, indices, num):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Mirrors `torch.nn.functional.embedding` (`sparse` gradients are dense here)."""
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
     if padding_idx is not None:
         if padding_idx > 0 and padding_idx >= weight.shape[0]:
             raise AssertionError("Padding_idx must be within num_embeddings")

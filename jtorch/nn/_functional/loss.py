@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._ops._util import result_type, float_dtype
-from ._common import fn_register, legacy_reduction, reduce_loss, opmath, as_scalar, float_input
+from ._common import (broadcast_shape, fn_register, legacy_reduction, reduce_loss, opmath,
+                      as_scalar, float_input)
 
 
 def _same_size_warning(input, target):
@@ -179,6 +180,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    broadcast_shape(input, target)
     d = float_dtype(result_type(input, target))
     x, t = input.astype(d._np), target.astype(d._np)
     if log_input:
@@ -214,6 +216,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ValueError("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise ValueError(reduction + " is not valid")
+    broadcast_shape(input, target, var)
     # torch clamps var under no_grad: the clamp is invisible to autograd
     var = var + jax.lax.stop_gradient(jnp.maximum(var, eps) - var)
     loss = 0.5 * (jnp.log(var) + (input - target) ** 2 / var)

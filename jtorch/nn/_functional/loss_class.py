@@ -141,7 +141,40 @@ def _cross_entropy_probs(logp, target, weight, wshape, cdim, reduction, label_sm
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _check_margin_targets(input, target, *args, **kwargs):
+def _non_empty_classes(input):
+    """torch's shape rule for the margin losses: a non-empty vector or an (N, C>0) matrix."""
+    if not ((input.ndim == 2 and input.shape[1] != 0) or (input.ndim <= 1 and input.size)):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+
+
+def _multi_margin_args(input, target, p, weight, reduction):
+    """multi_margin_loss's static checks, in torch's order (Python wrapper, then kernel)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _non_empty_classes(input)
+    rows = input.shape[0] if input.ndim == 2 else 1
+    classes = input.shape[-1] if input.ndim else 1
+    if target.ndim > 1 or target.size != rows:
+        raise RuntimeError(f"inconsistent target size, target tensor should be 1-D with size "
+                           f"equal to the number of rows of input. Expected target size "
+                           f"[{rows}], but got {list(target.shape)}")
+    if weight is not None and weight.size != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got "
+                           f"{list(weight.shape)}")
+    if target.dtype != jnp.int64:
+        raise RuntimeError(f"expected scalar type Long but found "
+                           f"{_type_name(torch_dtype(target))}")
+
+
+def _check_margin_targets(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                          reduce=None, reduction="mean"):
+    _multi_margin_args(input, target, p, weight,
+                       legacy_reduction(size_average, reduce, reduction))
     t = np.asarray(target)
     c = input.shape[-1] if input.ndim else 1
     if t.size and ((t < 0) | (t >= c)).any():
@@ -152,20 +185,10 @@ def _check_margin_targets(input, target, *args, **kwargs):
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
-    if p not in (1, 2):
-        raise ValueError("only p == 1 and p == 2 supported")
-    if input.ndim > 2:
-        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
-                           f"but got: {list(input.shape)}")
-    if target.dtype != jnp.int64:
-        raise RuntimeError(f"expected scalar type Long but found "
-                           f"{_type_name(torch_dtype(target))}")
+    _multi_margin_args(input, target, p, weight, reduction)
     x, back = opmath(input)
     x2 = x.reshape(-1, x.shape[-1] if x.ndim else 1)
     t = target.reshape(-1).astype(jnp.int32)
-    if t.shape[0] != x2.shape[0]:
-        raise RuntimeError(f"inconsistent target size, expected {x2.shape[0]} but got "
-                           f"{list(target.shape)}")
     c = x2.shape[1]
     picked = jnp.take_along_axis(x2, t[:, None], axis=1)
     z = jnp.maximum(margin - picked + x2, 0)
@@ -183,7 +206,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 @fn_register()
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = legacy_reduction(size_average, reduce, reduction)
-    if input.ndim > 2 or target.shape != input.shape:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _non_empty_classes(input)
+    if target.shape != input.shape:
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
                            f"{list(input.shape)}")
     x, back = opmath(input)

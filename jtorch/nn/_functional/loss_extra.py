@@ -25,6 +25,8 @@ def _triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, 
                          size_average=None, reduce=None, reduction="mean"):
     """Mirrors `torch.nn.functional.triplet_margin_loss`."""
     _triplet_dims(anchor, positive, negative)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     reduction = legacy_reduction(size_average, reduce, reduction)
     distance = pairwise_distance._op.impl
     d_pos = distance(anchor, positive, p, eps)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._ops._util import wrap_dim, result_type, float_dtype, to_float
-from ._common import fn_register, TORCH_EXPORTS
+from ._common import broadcast_shape, fn_register, TORCH_EXPORTS
 
 
 def _pad_pairs(input, pad):
@@ -178,11 +178,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     if not d.is_floating_point:
         raise RuntimeError("cosine_similarity requires floating point inputs")
     a, b = x1.astype(d._np), x2.astype(d._np)
-    try:
-        shape = jnp.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({x1.shape}) must match the size of tensor b "
-                           f"({x2.shape})") from None
+    shape = broadcast_shape(a, b)
     a, b = jnp.broadcast_to(a, shape), jnp.broadcast_to(b, shape)
     axis = wrap_dim(dim, len(shape))
     na = jnp.maximum(vector_norm(a, 2, axis, True), eps)
@@ -196,6 +192,7 @@ TORCH_EXPORTS["cosine_similarity"] = cosine_similarity
 @fn_register()
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     d = float_dtype(result_type(x1, x2))
+    broadcast_shape(x1, x2)
     ndim = max(x1.ndim, x2.ndim)
     diff = x1.astype(d._np) - x2.astype(d._np) + jnp.asarray(eps, d._np)
     if ndim == 0:

@@ -132,9 +132,18 @@ def _normalized_axes(input, normalized_shape, name):
     return shape, tuple(range(input.ndim - n, input.ndim))
 
 
+def _check_affine(shape, **params):
+    for label, value in params.items():
+        if value is not None and tuple(value.shape) != shape:
+            raise RuntimeError(f"Expected {label} to be of same shape as normalized_shape, but "
+                               f"got {label} of shape {list(value.shape)} and normalized_shape "
+                               f"= {list(shape)}")
+
+
 @fn_register()
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape, axes = _normalized_axes(input, normalized_shape, "layer_norm")
+    _check_affine(shape, weight=weight, bias=bias)
     x, back = opmath(input)
     mean, var = _moments(x, axes)
     y = (x - mean) * lax.rsqrt(var + eps)
@@ -147,6 +156,7 @@ TORCH_EXPORTS["layer_norm"] = layer_norm
 @fn_register()
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     shape, axes = _normalized_axes(input, normalized_shape, "rms_norm")
+    _check_affine(shape, weight=weight)
     x, back = opmath(input)
     if eps is None:
         eps = float(jnp.finfo(input.dtype).eps)

@@ -15,7 +15,9 @@ def _spatial_input(input, n, name):
     if input.ndim not in (n + 1, n + 2):
         raise RuntimeError(f"{name}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with "
                            f"optional 0 dim batch size for input, but got: {list(input.shape)}")
-    if any(s == 0 for s in input.shape[-n:]):
+    # the channel dim counts as non-batch: only a batched input's first dim may be empty
+    non_batch = input.shape[1:] if input.ndim == n + 2 else input.shape
+    if any(s == 0 for s in non_batch):
         raise RuntimeError(f"{name}: Expected input's non-batch dimensions to have positive "
                            f"length, but input has a shape of {list(input.shape)}")
 
@@ -43,7 +45,13 @@ def _pool_geometry(shape, kernel, stride, padding, dilation, ceil_mode, name):
 def _params(n, kernel_size, stride, padding, dilation=1):
     kernel = _tuple(kernel_size, n, "kernel_size")
     stride = kernel if stride is None or stride == [] or stride == () else _tuple(stride, n)
-    return kernel, stride, _tuple(padding, n), _tuple(dilation, n)
+    padding, dilation = _tuple(padding, n), _tuple(dilation, n)
+    for label, values, least in (("kernel_size", kernel, 1), ("stride", stride, 1),
+                                 ("pad", padding, 0), ("dilation", dilation, 1)):
+        if any(v < least for v in values):
+            bound = "be greater than zero" if least else "be non-negative"
+            raise RuntimeError(f"{label} must {bound}, but got {label}: {list(values)}")
+    return kernel, stride, padding, dilation
 
 
 def _lowest(dtype):

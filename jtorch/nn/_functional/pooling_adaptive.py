@@ -13,6 +13,9 @@ __all__ = []
 
 
 def _adaptive_sizes(input, output_size, n, name):
+    if n > 1 and not isinstance(output_size, int) and input.ndim <= n:
+        # torch's Python wrapper rejects this before the kernel sees it
+        raise ValueError(f"Input dimension should be at least {n + 1}")
     if input.ndim not in (n + 1, n + 2):
         raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got "
                            f"{list(input.shape)}")
@@ -23,7 +26,14 @@ def _adaptive_sizes(input, output_size, n, name):
                                f"dimension {i} being empty")
     sizes = _tuple(output_size, n, "output_size") if not isinstance(output_size, int) else \
         (output_size,) * n
-    return tuple(s if o is None else o for o, s in zip(sizes, input.shape[-n:]))
+    out = tuple(s if o is None else o for o, s in zip(sizes, input.shape[-n:]))
+    if any(o < 0 for o in out):
+        if "max" in name:
+            raise RuntimeError(f"Trying to create tensor with negative dimension: "
+                               f"{list(input.shape[:-n] + out)}")
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to "
+                           f"0 but received {list(out)}")
+    return out
 
 
 def _bins(size, out):
@@ -71,11 +81,14 @@ def _adaptive_max(input, output_size, return_indices, n):
     spatial = input.shape[-n:]
     x = input
     flat_pos = np.zeros((), np.int64)
+    window = 1
     # gather each dim's windows (padded by repeating the window's last element)
     for i, (size, o) in enumerate(zip(spatial, out)):
         starts, ends = _bins(size, o)
-        width = max(b - a for a, b in zip(starts, ends))
-        idx = np.array([[min(a + j, b - 1) for j in range(width)] for a, b in zip(starts, ends)])
+        width = max((b - a for a, b in zip(starts, ends)), default=1)
+        idx = np.array([[min(a + j, b - 1) for j in range(width)] for a, b in zip(starts, ends)],
+                       dtype=np.int64).reshape(o, width)
+        window *= width
         axis = input.ndim - n + 2 * i
         x = jnp.take(x, jnp.asarray(idx.reshape(-1)), axis=axis)
         x = x.reshape(x.shape[:axis] + (o, width) + x.shape[axis + 1:])
@@ -84,9 +97,9 @@ def _adaptive_max(input, output_size, return_indices, n):
     lead = input.ndim - n
     perm = tuple(range(lead)) + tuple(lead + 2 * i for i in range(n)) + \
         tuple(lead + 2 * i + 1 for i in range(n))
-    x = jnp.transpose(x, perm).reshape(input.shape[:lead] + out + (-1,))
+    x = jnp.transpose(x, perm).reshape(input.shape[:lead] + out + (window,))
     pos = np.transpose(flat_pos, tuple(2 * i for i in range(n)) +
-                       tuple(2 * i + 1 for i in range(n))).reshape(out + (-1,))
+                       tuple(2 * i + 1 for i in range(n))).reshape(out + (window,))
     values, indices = _argmax_last(x, jnp.asarray(pos))
     return (values, indices) if return_indices else values
 
