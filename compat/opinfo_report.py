@@ -58,9 +58,10 @@ def main():
     for name, why in sorted(e_fail.items()):
         print(f"  FAIL errors:{name}: {why}")
     if args.write:
-        lines = ["# OpInfo entries jtorch does not pass yet. This list only shrinks: the tests",
-                 "# mark these xfail(strict), so an entry that starts passing must be removed.",
-                 "# Regenerate with: python compat/opinfo_report.py --write"]
+        lines = ["# OpInfo entries jtorch does not pass yet. This list only shrinks: the tests mark these",
+                 "# xfail(strict), so an entry that starts passing fails the run until it is removed here.",
+                 "# `errors:NAME` is the entry's error-input test (tests/test_opinfo_errors.py).",
+                 "# See the failures with their messages: python compat/opinfo_report.py"]
         lines += [f"{n}  # {why}" for n, why in sorted(f_fail.items())]
         lines += [f"errors:{n}  # {why}" for n, why in sorted(e_fail.items())]
         (HERE / "opinfo_known_failures.txt").write_text("\n".join(lines) + "\n")

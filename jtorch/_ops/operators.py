@@ -21,10 +21,13 @@ _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "g
 _UNARY = {"neg": "neg", "pos": "positive", "abs": "abs", "invert": "bitwise_not"}
 
 
+_COMMON = frozenset((Tensor, int, float, bool, complex))
+
+
 def _operand(other) -> bool:
     # anything else makes Python try the other side (or `==` fall back to identity), as
     # torch's operators do: `t == None` is False, `t + None` a TypeError
-    return isinstance(other, (Tensor, numbers.Number))
+    return type(other) in _COMMON or isinstance(other, (Tensor, numbers.Number))
 
 
 def _forward(fn):

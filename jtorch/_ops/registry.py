@@ -13,6 +13,7 @@ import inspect
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 
 from .. import _dtype
 from .._tensor import Tensor, cast_value
@@ -22,6 +23,7 @@ __all__ = ["register", "publish", "method", "OPS", "namespace", "return_type"]
 OPS: dict[str, "_Op"] = {}          # qualified name ("torch.add", "torch.linalg.svd") -> op
 _NAMESPACES: dict[str, dict] = collections.defaultdict(dict)
 _NUMBERS = (int, float, complex, bool)
+_ARRAY = type(jnp.zeros(()))   # the concrete jax.Array class kernels return
 _TENSOR = ("tensor",)              # marks where a jax array sits in a call's static key
 
 
@@ -37,6 +39,9 @@ class _RuntimeInput:
     """A static argument jit cannot hash: the op then runs without jit."""
 
 
+_SEQUENCE, _SLICE, _TYPED = "sequence", "slice", "typed"
+
+
 def _freeze(value, arrays: list, requires: list):
     """The hashable key of one argument; appends the jax arrays found in it to `arrays`."""
     if isinstance(value, Tensor):
@@ -44,10 +49,16 @@ def _freeze(value, arrays: list, requires: list):
         requires.append(value)
         return _TENSOR
     tp = type(value)
+    if tp is int or value is None:
+        return value
+    if tp is bool or tp is float:
+        # True == 1 == 1.0 as dict keys: tag the type so dim=1 and unbiased=True, or fill 1
+        # and 1.0, get kernels of their own; floats by their hex form so nan finds its kernel
+        return (_TYPED, tp, value.hex() if tp is float else value)
     if tp is list or tp is tuple:
-        return (tp is list, tuple(_freeze(v, arrays, requires) for v in value))
+        return (_SEQUENCE, tuple(_freeze(v, arrays, requires) for v in value))
     if tp is slice:
-        return ("slice", _freeze(value.start, arrays, requires), _freeze(value.stop, arrays, requires),
+        return (_SLICE, _freeze(value.start, arrays, requires), _freeze(value.stop, arrays, requires),
                 _freeze(value.step, arrays, requires))
     if isinstance(value, jax.Array):
         arrays.append(value)
@@ -58,10 +69,14 @@ def _freeze(value, arrays: list, requires: list):
 def _thaw(key, arrays):
     if key is _TENSOR:
         return next(arrays)
-    if type(key) is tuple and len(key) == 2 and type(key[0]) is bool:
-        return tuple(_thaw(k, arrays) for k in key[1])
-    if type(key) is tuple and len(key) == 4 and key[0] == "slice":
-        return slice(_thaw(key[1], arrays), _thaw(key[2], arrays), _thaw(key[3], arrays))
+    if type(key) is tuple and key:
+        tag = key[0]
+        if tag is _TYPED:
+            return float.fromhex(key[2]) if key[1] is float else key[2]
+        if tag is _SEQUENCE:
+            return tuple(_thaw(k, arrays) for k in key[1])
+        if tag is _SLICE:
+            return slice(_thaw(key[1], arrays), _thaw(key[2], arrays), _thaw(key[3], arrays))
     return key
 
 
@@ -120,15 +135,21 @@ class _Op:
 
     def __call__(self, *args, **kwargs):
         arrays: list = []
-        requires: list = []
+        tensors: list = []
         positions = self.scalar_positions
         arg_keys = []
-        for i, a in enumerate(args):
-            if i in positions and type(a) in _NUMBERS:
+        i = 0
+        for a in args:
+            if isinstance(a, Tensor):       # the common case, inlined: this is the hot path
+                arrays.append(a._value)
+                tensors.append(a)
+                arg_keys.append(_TENSOR)
+            elif i in positions and type(a) in _NUMBERS:
                 arrays.append(a)
                 arg_keys.append(_TENSOR)
             else:
-                arg_keys.append(_freeze(a, arrays, requires))
+                arg_keys.append(_freeze(a, arrays, tensors))
+            i += 1
         kw_keys = ()
         if kwargs:
             names = self.scalar_names
@@ -138,7 +159,7 @@ class _Op:
                     arrays.append(a)
                     items.append((n, _TENSOR))
                 else:
-                    items.append((n, _freeze(a, arrays, requires)))
+                    items.append((n, _freeze(a, arrays, tensors)))
             kw_keys = tuple(items)
         key = (tuple(arg_keys), kw_keys, _dtype._default_dtype[0])
         try:
@@ -149,12 +170,15 @@ class _Op:
             it = iter(arrays)
             self.check(*[_thaw(k, it) for k in key[0]], **{n: _thaw(k, it) for n, k in key[1]})
         out = fn(*arrays)
-        result = _wrap(out)
+        result = Tensor._wrap(out) if type(out) is _ARRAY else _wrap(out)
         if self.returns is not None and type(result) is tuple:
             # overloads such as max(x) / max(x, dim) return a tensor or a named tuple
             result = self.returns(*result)
-        if requires and self.differentiable:
-            record(self, key, fn, arrays, requires, result)
+        if self.differentiable:
+            for t in tensors:
+                if t.requires_grad:
+                    record(self, key, fn, arrays, tensors, result)
+                    break
         return result
 
     def _uncached(self, key):
