@@ -81,15 +81,7 @@ def _check_vectors(a, b):
 @register(out=True)
 def mm(input, mat2):
     """Mirrors `torch.mm`."""
-    for name, x in (("self", input), ("mat2", mat2)):
-        if x.ndim != 2:
-            raise RuntimeError(f"{name} must be a matrix")
-    _same_dtype(input, mat2)
-    _no_bool("addmm_impl_cpu_", input)
-    if input.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape(input)} and "
-                           f"{_shape(mat2)})")
-    return _mm(input, mat2)
+    return _checked_mm(input, mat2)
 
 
 def _check_bmm(a, b):
