@@ -56,9 +56,14 @@ class Tensor:
     """Mirrors `torch.Tensor`. Holds its data as `_value`, a `jax.Array`."""
 
     # class-level defaults keep wrapping a fresh result to one attribute store
-    requires_grad = False
-    grad = None
+    _requires_grad = False
+    _grad = None
     grad_fn = None
+    _output_nr = 0          # which output of grad_fn this tensor is
+    _accumulator = None     # a leaf's AccumulateGrad node, made on first use
+    _hooks = None           # a leaf's Tensor.register_hook hooks
+    _post_accumulate_hooks = None
+    _inference = False
     __array_priority__ = 1000   # numpy defers to Tensor's reflected operators
 
     def __new__(cls, *args, **kwargs):
@@ -150,16 +155,85 @@ class Tensor:
         d = self.device
         return -1 if d.type == "cpu" else d.index or 0
 
+    # -- autograd (the engine lives in jtorch/autograd) ------------------------------------
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        self.requires_grad_(value)
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                "gradients")
-        self.requires_grad = requires_grad
+        self._requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def grad(self):
+        if self.grad_fn is not None and not self.retains_grad and self._grad is None:
+            import warnings
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed. Its .grad attribute won't be populated during "
+                          "autograd.backward(). If you indeed want the .grad field to be "
+                          "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+                          "Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.dtype != self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value.device != self.device:
+                raise RuntimeError("assigned grad has data located on a different device")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        fn = self.grad_fn
+        return bool(fn is not None and fn.retains and self._output_nr in fn.retains)
+
+    def retain_grad(self) -> None:
+        from .autograd import engine
+        engine.retain_grad(self)
+
+    def register_hook(self, hook):
+        from .autograd import engine
+        return engine.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        from .autograd import engine
+        return engine.register_post_accumulate_grad_hook(self, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Mirrors `torch.Tensor.backward`."""
+        from .autograd import engine
+        engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def is_inference(self) -> bool:
+        return self._inference
 
     # -- conversions ---------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -243,22 +317,30 @@ class Tensor:
         return (_rebuild, (np.asarray(self._value), self.requires_grad))
 
     def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
         out = Tensor._wrap(self._value)
-        out.requires_grad = self.requires_grad
+        out._requires_grad = self._requires_grad
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
         return out
 
     # -- dtype and device moves --------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
+        from ._ops.registry import OPS
         dtype, device, copy = _parse_to(args, kwargs)
-        value = self._value
-        if dtype is not None and dtype._np != value.dtype:
-            value = cast_value(value, dtype._np)
+        out = self
+        if dtype is not None and dtype._np != self._value.dtype:
+            out = OPS["torch._to_copy"](out, dtype._np)
         if device is not None and _device.device(device) != self.device:
-            value = jax.device_put(value, _device.to_jax(device))
-        if value is self._value and not copy:
-            return self
-        out = Tensor._wrap(jnp.array(value, copy=True) if value is self._value else value)
+            out = OPS["torch._to_device"](out, _device.to_jax(device))
+        if out is self and copy:
+            out = OPS["torch.clone"](self)
         return out
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
@@ -296,10 +378,6 @@ class Tensor:
             device = _device.device("cuda", device)
         return self.to(device)
 
-    def clone(self, *, memory_format=None) -> "Tensor":
-        out = Tensor._wrap(jnp.array(self._value, copy=True))
-        return out
-
     def contiguous(self, memory_format=None) -> "Tensor":
         return self
 
@@ -308,6 +386,11 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         return Tensor._wrap(self._value)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
 
     @property
     def data(self) -> "Tensor":
@@ -361,7 +444,7 @@ def cast_value(value, np_dtype):
 
 def _rebuild(array, requires_grad):
     t = Tensor._wrap(jnp.asarray(array))
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     return t
 
 

@@ -29,14 +29,16 @@ def entry_id(op) -> str:
     return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
 
 
-def to_jtorch(x):
-    """torch values (recursively) as jtorch values."""
+def to_jtorch(x, grad=False):
+    """torch values (recursively) as jtorch values; `grad` keeps `requires_grad`."""
     if isinstance(x, torch.Tensor):
         arr = x.detach().resolve_conj().resolve_neg().contiguous()
         if arr.dtype == torch.bfloat16:
             out = jtorch.tensor(arr.float().numpy()).to(jtorch.bfloat16)
         else:
             out = jtorch.from_numpy(arr.numpy().copy())
+        if grad and x.requires_grad:
+            out.requires_grad_(True)
         return out
     if isinstance(x, torch.dtype):
         return getattr(jtorch, str(x).split(".")[1])
@@ -45,11 +47,11 @@ def to_jtorch(x):
     if isinstance(x, torch.Size):
         return tuple(x)
     if isinstance(x, list):
-        return [to_jtorch(v) for v in x]
+        return [to_jtorch(v, grad) for v in x]
     if isinstance(x, tuple):
-        return tuple(to_jtorch(v) for v in x)
+        return tuple(to_jtorch(v, grad) for v in x)
     if isinstance(x, dict):
-        return {k: to_jtorch(v) for k, v in x.items()}
+        return {k: to_jtorch(v, grad) for k, v in x.items()}
     return x
 
 
@@ -202,4 +204,90 @@ def run_error_inputs(op) -> int:
                                  f"({err.error_regex}), jtorch raised {type(e).__name__}: {e}")
         raise AssertionError(f"error input {i}: expected {err.error_type.__name__} "
                              f"({err.error_regex}), jtorch raised nothing")
+    return compared
+
+
+MAX_GRAD_SAMPLES = 4
+
+
+def _grad_leaves(x, out):
+    """The tensors that require grad in a (nested) sample, in a fixed order."""
+    if isinstance(x, (torch.Tensor, jtorch.Tensor)):
+        if x.requires_grad:
+            out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _grad_leaves(v, out)
+    elif isinstance(x, dict):
+        for k in sorted(x):
+            _grad_leaves(x[k], out)
+    return out
+
+
+def _differentiable_outputs(x, out):
+    if isinstance(x, (torch.Tensor, jtorch.Tensor)):
+        if x.requires_grad:
+            out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _differentiable_outputs(v, out)
+    return out
+
+
+def _cotangent(t, rng):
+    shape = tuple(t.shape)
+    value = rng.standard_normal(shape)
+    if t.dtype.is_complex:
+        value = value + 1j * rng.standard_normal(shape)
+    return torch.from_numpy(np.asarray(value)).to(t.dtype)
+
+
+def run_gradient_entry(op) -> int:
+    """For each float32 sample, the gradient of sum(out * cotangent) with respect to every
+    input that requires grad, torch's against jtorch's. Returns how many were compared."""
+    fn = resolve(op)
+    compared = 0
+    samples = list(op.sample_inputs("cpu", torch.float32, requires_grad=True))[:MAX_GRAD_SAMPLES]
+    for i, sample in enumerate(samples):
+        process = sample.output_process_fn_grad or (lambda x: x)
+        try:
+            expected = process(op(sample.input, *sample.args, **sample.kwargs))
+            t_outs = _differentiable_outputs(expected, [])
+            t_inputs = _grad_leaves((sample.input, sample.args, sample.kwargs), [])
+            if not t_outs or not t_inputs:
+                continue
+            rng = np.random.default_rng(i)
+            cts = [_cotangent(o, rng) for o in t_outs]
+            t_grads = torch.autograd.grad(t_outs, t_inputs, cts, allow_unused=True)
+        except Exception:
+            continue   # torch itself refuses this sample
+        args = to_jtorch((sample.input, *sample.args), grad=True)
+        kwargs = to_jtorch(sample.kwargs, grad=True)
+        j_inputs = _grad_leaves((args[0], args[1:], kwargs), [])
+        try:
+            actual = fn(*args, **kwargs)
+            if sample.output_process_fn_grad is not None:
+                actual = _rebind(sample.output_process_fn_grad)(actual) \
+                    if isinstance(sample.output_process_fn_grad, types.FunctionType) else \
+                    sample.output_process_fn_grad(actual)
+            j_outs = _differentiable_outputs(actual, [])
+            if len(j_outs) != len(t_outs):
+                raise AssertionError(f"{len(j_outs)} differentiable outputs, torch has "
+                                     f"{len(t_outs)}")
+            j_grads = jtorch.autograd.grad(j_outs, j_inputs, [to_jtorch(c) for c in cts],
+                                           allow_unused=True)
+        except AssertionError as e:
+            raise AssertionError(f"sample {i}: {e}") from None
+        except Exception as e:
+            raise AssertionError(f"sample {i}: {type(e).__name__}: {e}") from e
+        for k, (e, a) in enumerate(zip(t_grads, j_grads)):
+            if e is None:
+                e = torch.zeros_like(t_inputs[k])
+            if a is None:
+                a = jtorch.zeros_like(j_inputs[k])
+            try:
+                compare(e, a, f"grad[{k}]", rtol=1e-3, atol=1e-4)
+            except AssertionError as err:
+                raise AssertionError(f"sample {i}: {err}") from None
+        compared += 1
     return compared

@@ -30,9 +30,8 @@ _TENSOR = ("tensor",)              # marks where a jax array sits in a call's st
 def record(op, key, kernel, arrays, inputs, outputs):
     """Autograd's hook: attach a graph node to `outputs`. Replaced by jtorch.autograd.
 
-    `kernel(*arrays)` recomputes the op; `inputs` are the Tensors among the call's
-    arguments, in the order their values appear in `arrays` (Python numbers passed as
-    data sit in `arrays` too)."""
+    `kernel(*arrays)` recomputes the op; `inputs` runs parallel to `arrays`: the Tensor
+    each array came from, or None (Python numbers passed as data, raw jax arrays)."""
 
 
 class _RuntimeInput:
@@ -62,6 +61,7 @@ def _freeze(value, arrays: list, requires: list):
                 _freeze(value.step, arrays, requires))
     if isinstance(value, jax.Array):
         arrays.append(value)
+        requires.append(None)
         return _TENSOR
     return value
 
@@ -146,6 +146,7 @@ class _Op:
                 arg_keys.append(_TENSOR)
             elif i in positions and type(a) in _NUMBERS:
                 arrays.append(a)
+                tensors.append(None)
                 arg_keys.append(_TENSOR)
             else:
                 arg_keys.append(_freeze(a, arrays, tensors))
@@ -157,6 +158,7 @@ class _Op:
             for n, a in kwargs.items():
                 if n in names and type(a) in _NUMBERS:
                     arrays.append(a)
+                    tensors.append(None)
                     items.append((n, _TENSOR))
                 else:
                     items.append((n, _freeze(a, arrays, tensors)))
@@ -176,10 +178,15 @@ class _Op:
             result = self.returns(*result)
         if self.differentiable:
             for t in tensors:
-                if t.requires_grad:
+                if t is not None and t._requires_grad:
                     record(self, key, fn, arrays, tensors, result)
                     break
         return result
+
+    def eager(self, key):
+        """The op's function of its arrays for `key`, without jit (autograd's fallback for
+        ops whose values decide shapes)."""
+        return self._uncached(key)
 
     def _uncached(self, key):
         impl = self.impl

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from .registry import register, publish, method, OPS, _type_name
 from ._util import wrap_dim, wrap_dims, torch_dtype
-from .._tensor import Tensor, _TYPE_NAMES
+from .._tensor import Tensor, _TYPE_NAMES, cast_value
 from .. import _dtype
 
 
@@ -424,6 +424,18 @@ def _tensor_sum_to_size(self, *args, size=None):
 def clone(input, *, memory_format=None):
     """Mirrors `torch.clone`."""
     return jnp.array(input, copy=True)
+
+
+@register("_to_copy", method=False, function=False, scalars=())
+def _to_copy(input, dtype):
+    """Tensor.to(dtype) as an op, so that autograd records the cast."""
+    return cast_value(input, dtype)
+
+
+@register("_to_device", method=False, function=False, scalars=(), jit=False)
+def _to_device(input, device):
+    """Tensor.to(device) as an op, so that autograd records the move."""
+    return jax.device_put(input, device)
 
 
 @register(method=False, out=True)

@@ -1,0 +1,562 @@
+"""Backward: replay the recorded graph as one pure function and differentiate it with jax.vjp.
+
+`run` walks back from the roots. The nodes between the roots and the leaves (or the tensors
+whose hooks must see their gradient first) form a segment; a segment becomes one function of
+its nodes' saved arrays and the incoming cotangents that applies each node's `jax.vjp` in
+reverse order. That function is `jax.jit`-compiled and cached by the segment's structure (ops,
+static arguments, wiring), so a training loop compiles its backward once; jit's own cache
+handles new shapes. Each node's vjp works from the arrays the forward saved, so the backward
+does not recompute the forward chain, only what each op's derivative needs.
+
+`create_graph=True` runs the same function as a recorded op whose inputs are the saved arrays
+(with their edges) and the cotangents, so gradients of gradients come from jax for free.
+"""
+from __future__ import annotations
+
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .graph import AccumulateGrad, Node, RemovableHandle, _HookDict, attach, edge_of
+from .grad_mode import STATE
+
+__all__ = ["backward", "grad", "retain_grad", "register_hook", "STATS"]
+
+STATS = {"replay_traces": 0, "replays_built": 0}
+_REPLAYS: dict = {}          # structure key -> jitted replay
+_EAGER: set = set()          # structure keys whose ops cannot be traced (values decide shapes)
+_TRACE_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                 jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError,
+                 jax.errors.NonConcreteBooleanIndexError)
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
+          "after they have already been freed). Saved intermediate values of the graph are freed "
+          "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+          "backward through the graph a second time or if you need to access saved tensors after "
+          "calling backward.")
+
+
+# -- the public entry points -------------------------------------------------------------------
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Mirrors `torch.autograd.backward`."""
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    roots, grads = _roots(tensors, grad_tensors, create_graph)
+    targets = None
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for t in inputs:
+            if not t._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+        targets = {edge_of(t): t for t in inputs}
+    if retain_graph is None:
+        retain_graph = create_graph
+    found = run(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                targets=targets, accumulate=True)
+    if targets is not None:
+        for e, t in targets.items():
+            if t.grad_fn is not None and e in found:    # leaves accumulated during the run
+                _accumulate(t, found[e], create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False,
+         materialize_grads=False):
+    """Mirrors `torch.autograd.grad`."""
+    if is_grads_batched:
+        raise NotImplementedError("jtorch does not implement torch.autograd.grad("
+                                  "is_grads_batched=True) yet")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    single = isinstance(inputs, Tensor)
+    inputs = _as_list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots, grads = _roots(outputs, grad_outputs, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = {}
+    for t in inputs:
+        targets.setdefault(edge_of(t), t)
+    found = run(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                targets=targets, accumulate=False)
+    result = []
+    for t in inputs:
+        g = found.get(edge_of(t))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            if materialize_grads:
+                g = Tensor._wrap(jnp.zeros(t._value.shape, t._value.dtype))
+        result.append(g)
+    return tuple(result)
+
+
+def retain_grad(t: Tensor) -> None:
+    if not t._requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    node = t.grad_fn
+    if node is None:
+        return      # a leaf accumulates anyway
+    if node.retains is None:
+        node.retains = {}
+    node.retains[t._output_nr] = weakref.ref(t)
+
+
+def register_hook(t: Tensor, hook) -> RemovableHandle:
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        return t.grad_fn.add_tensor_hook(t._output_nr, hook)
+    if t._hooks is None:
+        t._hooks = _HookDict()
+    handle = RemovableHandle(t._hooks)
+    t._hooks[handle.id] = hook
+    return handle
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook) -> RemovableHandle:
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if t._post_accumulate_hooks is None:
+        t._post_accumulate_hooks = _HookDict()
+    handle = RemovableHandle(t._post_accumulate_hooks)
+    t._post_accumulate_hooks[handle.id] = hook
+    return handle
+
+
+def _as_list(x):
+    if isinstance(x, Tensor):
+        return [x]
+    return list(x)
+
+
+def _roots(tensors, grads, create_graph):
+    """The roots and their initial gradients (Tensors), checked as torch checks them."""
+    tensors = _as_list(tensors)
+    if grads is None:
+        grads = [None] * len(tensors)
+    else:
+        grads = _as_list(grads) if not isinstance(grads, Tensor) else [grads]
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
+    out = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(): expected a Tensor, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
+                               "a grad_fn")
+        if g is None:
+            if t._value.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t.dtype.is_complex:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
+            g = Tensor._wrap(jnp.ones(t._value.shape, t._value.dtype))
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
+        else:
+            if g.shape != t.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{g.shape} and output[{i}] has a shape of {t.shape}.")
+            if g.dtype.is_complex != t.dtype.is_complex:
+                raise RuntimeError(f"For complex Tensors, both grad_output and output are "
+                                   f"required to have the same dtype. Mismatch in dtype: "
+                                   f"grad_output[{i}] has a dtype of {g.dtype} and output[{i}] "
+                                   f"has a dtype of {t.dtype}.")
+            if g._value.dtype != t._value.dtype:
+                g = g.to(t.dtype)      # torch casts the given gradient to the output's dtype
+            if not create_graph:
+                g = g.detach()
+        out.append(g)
+    return tensors, out
+
+
+# -- the walk ----------------------------------------------------------------------------------
+
+def run(roots, grads, *, retain_graph, create_graph, targets, accumulate):
+    """Propagate `grads` from `roots`; accumulate into leaves' `.grad` (`accumulate`) and/or
+    return the gradients reaching the edges in `targets`."""
+    saved_mode = STATE.enabled
+    STATE.enabled = bool(create_graph)
+    try:
+        return _run(roots, grads, retain_graph, create_graph, targets, accumulate)
+    finally:
+        STATE.enabled = saved_mode
+
+
+def _run(roots, grads, retain_graph, create_graph, targets, accumulate):
+    pending: dict = {}
+    for t, g in zip(roots, grads):
+        _add(pending, edge_of(t), g)
+    relevant = _relevance(targets) if targets is not None else None
+    found: dict = {}
+    handled: set = set()
+    while True:
+        inner = [k for k in pending if isinstance(k[0], Node)]
+        if not inner:
+            break
+        cuts = [k for k in inner if k not in handled and
+                (k[0].custom or k[0].is_cut(k[1]) or (targets is not None and k in targets))]
+        if cuts:
+            first = max(cuts, key=lambda k: k[0].seq)
+            later = [k for k in inner if k[0].seq > first[0].seq]
+            if not later:
+                # every contribution to this tensor's gradient has arrived: hooks, retain,
+                # capture, then carry on from it
+                node = first[0]
+                for k in ([k for k in inner if k[0] is node] if node.custom else [first]):
+                    handled.add(k)
+                    g = pending[k] = _fire_hooks(k, pending[k], create_graph)
+                    if targets is not None and k in targets:
+                        found[k] = g
+                        if relevant is not None and not relevant(k, through=True):
+                            del pending[k]
+                if node.custom:
+                    _custom_backward(node, pending, relevant, retain_graph)
+                continue
+            sources = later
+        else:
+            sources = inner
+        _segment(sources, pending, targets, relevant, retain_graph, create_graph)
+    for k, g in pending.items():
+        leaf = k[0].variable
+        g = _run_hooks(leaf._hooks, g)
+        if targets is not None:
+            if k in targets:
+                found[k] = g
+                if accumulate:
+                    _accumulate(leaf, g, create_graph)
+        elif accumulate:
+            _accumulate(leaf, g, create_graph)
+    return found
+
+
+def _custom_backward(node, pending, relevant, retain_graph):
+    """Run a custom node (autograd.Function): the user's backward, eagerly."""
+    grads = [pending.pop((node, nr), None) for nr in range(node.n_outputs)]
+    if all(g is None for g in grads):
+        return
+    for e, g in zip(node.edges, node.run_backward(grads)):
+        if g is not None and e is not None and (relevant is None or relevant(e)):
+            _add(pending, e, g)
+    if not retain_graph:
+        node.free()
+
+
+def _add(pending, key, g):
+    have = pending.get(key)
+    pending[key] = g if have is None else have + g
+
+
+def _run_hooks(hooks, g):
+    if hooks:
+        for hook in list(hooks.values()):
+            new = hook(g)
+            if new is not None:
+                g = new
+    return g
+
+
+def _fire_hooks(key, g, create_graph):
+    node, nr = key
+    if node.tensor_hooks:
+        g = _run_hooks(node.tensor_hooks.get(nr), g)
+    if node.retains and nr in node.retains:
+        t = node.retains[nr]()
+        if t is not None:
+            if t._grad is None:
+                t._grad = g if create_graph else g.detach()
+            else:
+                t._grad = t._grad + g
+    return g
+
+
+def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool):
+    if leaf._grad is None:
+        # a fresh Tensor object: an in-place change of .grad must not reach the caller's tensor
+        leaf._grad = g if create_graph and g.grad_fn is not None else Tensor._wrap(g._value)
+    elif create_graph:
+        leaf._grad = leaf._grad + g
+    else:
+        leaf._grad._set_value(leaf._grad._value + g._value)
+    hooks = leaf._post_accumulate_hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+def _relevance(targets):
+    """A predicate: does a backward step into this edge lead to a target?"""
+    memo: dict = {}
+
+    def reaches(node):
+        hit = memo.get(node)
+        if hit is not None:
+            return hit
+        # collect the nodes not seen yet (iteratively: a long unrolled graph must not hit
+        # Python's recursion limit), then decide them producers first (by creation order)
+        fresh, stack = {node}, [node]
+        while stack:
+            for e in stack.pop().edges:
+                if e is not None and isinstance(e[0], Node) and e[0] not in memo \
+                        and e[0] not in fresh:
+                    fresh.add(e[0])
+                    stack.append(e[0])
+        for n in sorted(fresh, key=lambda n: n.seq):
+            memo[n] = any(e is not None and (e in targets or
+                                             (isinstance(e[0], Node) and memo[e[0]]))
+                          for e in n.edges)
+        return memo[node]
+
+    def relevant(edge, through=False):
+        if not through and edge in targets:
+            return True
+        return isinstance(edge[0], Node) and reaches(edge[0])
+    return relevant
+
+
+# -- one segment: build (or reuse) the replay and run it -----------------------------------
+
+def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
+    def stops(e):
+        node, nr = e
+        return (type(node) is not Node or node.is_cut(nr) or
+                (targets is not None and e in targets))   # leaves and custom nodes stop too
+
+    # the nodes of the segment: reachable from the sources without crossing a stop
+    nodes = {s[0] for s in sources}
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        if n.arrays is None:
+            raise RuntimeError(_FREED)
+        for e in n.edges:
+            if e is None or e[0] in nodes or stops(e):
+                continue
+            if relevant is not None and not relevant(e):
+                continue
+            nodes.add(e[0])
+            stack.append(e[0])
+    order = sorted(nodes, key=lambda n: -n.seq)      # consumers before producers
+
+    slots: dict = {}
+    for s in sources:
+        slots[s] = len(slots)
+    source_slots = tuple(slots[s] for s in sources)
+    boundary: dict = {}
+    steps, flat, flat_edges = [], [], []
+    cacheable = True
+    for n in order:
+        out_slots = tuple(slots.get((n, nr)) for nr in range(n.n_outputs))
+        diff, in_slots = [], []
+        for p, e in enumerate(n.edges):
+            if e is None or (relevant is not None and not relevant(e)):
+                continue
+            diff.append(p)
+            if e[0] in nodes and not stops(e):
+                slot = slots.get(e)
+                if slot is None:
+                    slot = slots[e] = len(slots)
+            else:
+                slot = boundary.get(e)
+                if slot is None:
+                    slot = slots[("boundary", e)] = len(slots)
+                    boundary[e] = slot
+            in_slots.append(slot)
+        try:
+            hash(n.key)
+        except TypeError:
+            cacheable = False
+        steps.append((n.op, n.key, len(n.arrays), out_slots, tuple(diff), tuple(in_slots)))
+        flat.extend(n.arrays)
+        flat_edges.extend(n.edges)
+    boundary_keys = list(boundary)
+    structure = (tuple(steps), source_slots, tuple(boundary.values()), len(slots))
+    cts = [pending.pop(s) for s in sources]
+
+    op = _replay_op(structure, cacheable)
+    if create_graph:
+        # the backward itself becomes a recorded op of the saved arrays and the cotangents
+        from .._ops.registry import _wrap
+        arrays = flat + [g._value for g in cts]
+        fn = op.kernel(structure) if cacheable else op.eager(structure)
+        out = _call(op, structure, fn, arrays)
+        grads = list(_wrap(tuple(out)))
+        edges = tuple(flat_edges) + tuple(edge_of(g) for g in cts)
+        if any(e is not None for e in edges):
+            node = Node(op, structure if cacheable else _Unhashable(structure), arrays, edges,
+                        len(grads))
+            attach(node, grads)
+    else:
+        arrays = flat + [g._value for g in cts]
+        fn = op.kernel(structure) if cacheable else op.eager(structure)
+        out = _call(op, structure, fn, arrays)
+        grads = [Tensor._wrap(v) for v in out]
+    if not retain_graph:
+        for n in order:
+            n.arrays = None
+    for e, g in zip(boundary_keys, grads):
+        _add(pending, e, g)
+
+
+class _Unhashable:
+    """Wraps a structure that cannot key a cache (an op called with unhashable arguments)."""
+
+    def __init__(self, structure):
+        self.structure = structure
+
+    __hash__ = None
+
+
+def _call(op, structure, fn, arrays):
+    try:
+        return fn(*arrays)
+    except _TRACE_ERRORS:
+        if not op.cacheable or structure in _EAGER:
+            raise
+        # an op whose values decide its shapes (masked_select, nonzero-based indexing): replay
+        # this structure eagerly from now on
+        _EAGER.add(structure)
+        _REPLAYS.pop(structure, None)
+        return op.eager(structure)(*arrays)
+
+
+_REPLAY_OPS: dict = {}
+
+
+def _replay_op(structure, cacheable):
+    """One op object per structure, so that graphs of gradients cache by identity too."""
+    if not cacheable:
+        return _ReplayOp(structure, False)
+    op = _REPLAY_OPS.get(structure)
+    if op is None:
+        op = _REPLAY_OPS[structure] = _ReplayOp(structure, True)
+    return op
+
+
+class _ReplayOp:
+    """The backward of one segment, usable as a node's op (for `create_graph`)."""
+
+    jit = True
+    name = "backward"
+
+    def __init__(self, structure, cacheable):
+        self.cacheable = cacheable
+        self.grad_fn_name = _grad_fn_name(structure)
+
+    def kernel(self, structure):
+        if isinstance(structure, _Unhashable):
+            return self.eager(structure.structure)
+        if structure in _EAGER:
+            return self.eager(structure)
+        fn = _REPLAYS.get(structure)
+        if fn is None:
+            STATS["replays_built"] += 1
+            fn = _REPLAYS[structure] = jax.jit(_build(structure, eager=False))
+        return fn
+
+    def eager(self, structure):
+        if isinstance(structure, _Unhashable):
+            structure = structure.structure
+        return _build(structure, eager=True)
+
+
+def _grad_fn_name(structure):
+    steps = structure[0]
+    return "".join(_title(s[0]) for s in steps[:1]) + "BackwardBackward0"
+
+
+def _title(op):
+    name = getattr(op, "grad_fn_name", None)
+    if name:
+        return name.replace("Backward0", "")
+    base = op.name.rsplit(".", 1)[-1].strip("_")
+    return "".join(p[:1].upper() + p[1:] for p in base.split("_"))
+
+
+def _op_function(op, key, eager):
+    if eager:
+        return op.eager(key)
+    try:
+        return op.kernel(key)
+    except TypeError:       # an unhashable static key
+        return op.eager(key)
+
+
+def _build(structure, eager):
+    """The pure function of (saved arrays..., cotangents...) that one segment's backward is."""
+    steps, source_slots, boundary_slots, n_slots = structure
+    plan = [(_op_function(op, key, eager), n, out_slots, diff, in_slots)
+            for op, key, n, out_slots, diff, in_slots in steps]
+
+    def replay(*flat):
+        if not eager:
+            STATS["replay_traces"] += 1
+        acc = [None] * n_slots
+        total = sum(step[1] for step in plan)
+        for slot, ct in zip(source_slots, flat[total:]):
+            acc[slot] = _torch_convention(ct)
+        pos = 0
+        for fn, n, out_slots, diff, in_slots in plan:
+            arrays = list(flat[pos:pos + n])
+            pos += n
+            if not diff:
+                continue
+
+            def f(*values, arrays=arrays, fn=fn, diff=diff):
+                a = list(arrays)
+                for p, v in zip(diff, values):
+                    a[p] = v
+                return fn(*a)
+
+            out, pull = jax.vjp(f, *[arrays[p] for p in diff])
+            leaves, tree = jax.tree_util.tree_flatten(out)
+            cts = []
+            for slot, o in zip(out_slots, leaves):
+                c = acc[slot] if slot is not None else None
+                cts.append(_zero_cotangent(o) if c is None else _match(c, o))
+            grads = pull(jax.tree_util.tree_unflatten(tree, cts))
+            for slot, g in zip(in_slots, grads):
+                acc[slot] = g if acc[slot] is None else acc[slot] + g
+        return tuple(_torch_convention(acc[s]) for s in boundary_slots)
+    return replay
+
+
+def _torch_convention(g):
+    """torch's complex gradients are the conjugates of jax's cotangents (for a real loss,
+    torch gives dL/d(conj z)); converting at the segment's edges keeps the inside jax's."""
+    return jnp.conj(g) if jnp.iscomplexobj(g) else g
+
+
+def _zero_cotangent(o):
+    if jnp.issubdtype(o.dtype, jnp.inexact):
+        return jnp.zeros(o.shape, o.dtype)
+    return np.zeros(o.shape, jax.dtypes.float0)
+
+
+def _match(c, o):
+    if c.dtype != o.dtype:
+        c = c.astype(o.dtype) if jnp.issubdtype(o.dtype, jnp.inexact) else c
+    return c
+
+
+_ = _dtype
