@@ -3,8 +3,11 @@
     python compat/opinfo_report.py            # prints the counts and the failures
     python compat/opinfo_report.py --write    # also rewrites compat/opinfo_known_failures.txt
 
+    python compat/opinfo_report.py --only grad   # one sweep: forward, errors or grad
+
 Runs the same comparison as tests/test_opinfo.py (forward, float32 plus one integer or bool
-dtype, against torch 2.13 on the CPU) and tests/test_opinfo_errors.py (error inputs).
+dtype, against torch 2.13 on the CPU), tests/test_opinfo_errors.py (error inputs) and
+tests/test_opinfo_grad.py (gradients, float32).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import torch  # noqa: E402
 from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
 
-from opinfo_harness import entry_id, run_entry, run_error_inputs  # noqa: E402
+from opinfo_harness import entry_id, run_entry, run_error_inputs, run_gradient_entry  # noqa: E402
 
 
 def sweep(entries, runner):
@@ -33,38 +36,72 @@ def sweep(entries, runner):
     return passed, failed, skipped
 
 
+SWEEPS = {
+    "forward": ("", lambda: [op for op in op_db if torch.float32 in op.supported_dtypes("cpu")],
+                run_entry, "float32-testable"),
+    "errors": ("errors:", lambda: [op for op in op_db if op.error_inputs_func is not None],
+               run_error_inputs, "entries with error inputs"),
+    "grad": ("grad:", lambda: [op for op in op_db if op.supports_autograd
+                               and torch.float32 in op.supported_dtypes("cpu")],
+             run_gradient_entry, "float32 gradient-testable"),
+}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true",
-                        help="rewrite compat/opinfo_known_failures.txt from this run")
+                        help="rewrite compat/opinfo_known_failures.txt from this run (the "
+                             "entries of sweeps not run are kept)")
+    parser.add_argument("--only", choices=sorted(SWEEPS), action="append",
+                        help="run only this sweep (repeatable)")
     args = parser.parse_args()
     start = time.time()
-    forward = [op for op in op_db if torch.float32 in op.supported_dtypes("cpu")]
-    f_pass, f_fail, f_skip = sweep(forward, run_entry)
-    errors = [op for op in op_db if op.error_inputs_func is not None]
-    e_pass, e_fail, e_skip = sweep(errors, run_error_inputs)
-    by_ns = collections.Counter(n.split(".")[0] if "." in n.split(".")[0] or n.count(".") > 1
-                                or n.startswith(("linalg.", "fft.", "special.", "nn.", "masked.",
-                                                 "signal.", "sparse."))
-                                else "torch" for n in f_pass)
-    print(f"OpInfo forward: {len(f_pass)} passed, {len(f_fail)} failed, {len(f_skip)} skipped "
-          f"of {len(forward)} float32-testable entries")
-    print("  passed by namespace: " + ", ".join(f"{k} {v}" for k, v in sorted(by_ns.items())))
-    print(f"OpInfo error inputs: {len(e_pass)} passed, {len(e_fail)} failed, {len(e_skip)} "
-          f"skipped of {len(errors)} entries")
+    failures = {}
+    for name in args.only or list(SWEEPS):
+        prefix, entries, runner, what = SWEEPS[name]
+        entries = entries()
+        passed, failed, skipped = sweep(entries, runner)
+        print(f"OpInfo {name}: {len(passed)} passed, {len(failed)} failed, {len(skipped)} "
+              f"skipped of {len(entries)} {what}")
+        if name == "forward":
+            by_ns = collections.Counter(_namespace(n) for n in passed)
+            print("  passed by namespace: " + ", ".join(f"{k} {v}"
+                                                      for k, v in sorted(by_ns.items())))
+        failures[prefix] = failed
     print(f"({time.time() - start:.0f} s)")
-    for name, why in sorted(f_fail.items()):
-        print(f"  FAIL {name}: {why}")
-    for name, why in sorted(e_fail.items()):
-        print(f"  FAIL errors:{name}: {why}")
+    for prefix, failed in failures.items():
+        for name, why in sorted(failed.items()):
+            print(f"  FAIL {prefix}{name}: {why}")
     if args.write:
-        lines = ["# OpInfo entries jtorch does not pass yet. This list only shrinks: the tests mark these",
-                 "# xfail(strict), so an entry that starts passing fails the run until it is removed here.",
-                 "# `errors:NAME` is the entry's error-input test (tests/test_opinfo_errors.py).",
-                 "# See the failures with their messages: python compat/opinfo_report.py"]
-        lines += [f"{n}  # {why}" for n, why in sorted(f_fail.items())]
-        lines += [f"errors:{n}  # {why}" for n, why in sorted(e_fail.items())]
-        (HERE / "opinfo_known_failures.txt").write_text("\n".join(lines) + "\n")
+        write(failures)
+
+
+def _namespace(name):
+    if name.startswith(("linalg.", "fft.", "special.", "nn.", "masked.", "signal.", "sparse.")):
+        return name.split(".")[0]
+    return "torch"
+
+
+def write(failures):
+    path = HERE / "opinfo_known_failures.txt"
+    kept = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        entry = line.split("#")[0].strip()
+        if not entry:
+            continue
+        prefix = entry.split(":")[0] + ":" if ":" in entry else ""
+        if prefix not in failures:
+            kept.append(line)
+    lines = ["# OpInfo entries jtorch does not pass yet. This list only shrinks: the tests mark these",
+             "# xfail(strict), so an entry that starts passing fails the run until it is removed here.",
+             "# `errors:NAME` is the entry's error-input test (tests/test_opinfo_errors.py),",
+             "# `grad:NAME` its gradient test (tests/test_opinfo_grad.py).",
+             "# See the failures with their messages: python compat/opinfo_report.py"]
+    for prefix, failed in failures.items():
+        kept += [f"{prefix}{n}  # {why}" for n, why in failed.items()]
+    lines += sorted(kept, key=lambda ln: (ln.count(":") and ln.split(":")[0] in ("errors", "grad"),
+                                          ln))
+    path.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _device, _dtype
+from ._grad_state import STATE as _GRAD_STATE
 
 __all__ = ["Tensor", "Size"]
 
@@ -76,6 +77,8 @@ class Tensor:
     def _wrap(value) -> "Tensor":
         t = object.__new__(Tensor)
         t._value = value
+        if _GRAD_STATE.inference:
+            t._inference = True
         return t
 
     def _set_value(self, value, *, resize: bool = False, source: "Tensor | None" = None):
@@ -166,6 +169,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
+        if self.grad_fn is not None and value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":

@@ -222,6 +222,9 @@ def write_out(out, result, name):
         return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if result.grad_fn is not None:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
     if not _dtype.can_cast(result.dtype, out.dtype):
         raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
                            f"output type {_type_name(out.dtype)}")
@@ -236,7 +239,8 @@ def _type_name(d):
 
 
 def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
-    """The in-place form: `result` replaces `self`'s value (same shape, castable dtype)."""
+    """The in-place form: `result` replaces `self`'s value (same shape, castable dtype) and,
+    under autograd, `self` becomes the output of `result`'s node."""
     if not isinstance(result, Tensor):
         raise RuntimeError(f"{name}: in-place form needs a single tensor result")
     if result.shape != self.shape:
@@ -245,14 +249,37 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
     if not _dtype.can_cast(result.dtype, self.dtype):
         raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
                            f"output type {_type_name(self.dtype)}")
+    if self._requires_grad or result.grad_fn is not None:
+        _rebase(self, result)
     self._set_value(cast_value(result._value, self._value.dtype), source=result)
     return self
+
+
+def _rebase(self: Tensor, result: Tensor) -> None:
+    """Autograd for an in-place op: `self` becomes the output of the op's node."""
+    from ..autograd.grad_mode import STATE
+    if not STATE.enabled:
+        return      # torch: an update under no_grad is not part of any graph
+    if self.grad_fn is None and self._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if result.grad_fn is None:
+        if self.grad_fn is not None:
+            # the new value (a fill) no longer depends on the graph: torch keeps the tensor
+            # in it with a zero gradient
+            result = OPS["torch.mul"](self, 0)
+        else:
+            return
+    self.grad_fn = result.grad_fn
+    self._output_nr = result._output_nr
+    self._requires_grad = True
 
 
 def register(name: str | None = None, *, namespace: str = "torch", method: bool | str = True,
              inplace: bool | str = False, out: bool = False, scalars=("input", "other"),
              jit: bool = True, returns: tuple[str, ...] | None = None,
-             differentiable: bool = True, aliases=(), function: bool = True, check=None):
+             differentiable: bool | tuple[int, ...] = True, aliases=(), function: bool = True,
+             check=None):
     """Register a pure jax function as a torch op.
 
     name: torch's name (default: the function's name, less a trailing underscore);
@@ -264,7 +291,9 @@ def register(name: str | None = None, *, namespace: str = "torch", method: bool 
     returns: field names of a named-tuple result (torch.return_types.NAME), applied to
     tuple results only;
     check: called with the call's concrete arguments before the kernel, to raise torch's
-    errors that depend on values (an index out of range); keep it cheap.
+    errors that depend on values (an index out of range); keep it cheap;
+    differentiable: False for ops torch does not differentiate, or a tuple of the (flat)
+    output positions torch differentiates (the others get no grad_fn).
     """
     def deco(impl):
         op_name = name or impl.__name__.rstrip("_")

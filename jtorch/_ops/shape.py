@@ -13,7 +13,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from .registry import register, publish, method, OPS, _type_name
+from .registry import register, publish, method, OPS, _type_name, _rebase
 from ._util import wrap_dim, wrap_dims, torch_dtype
 from .._tensor import Tensor, _TYPE_NAMES, cast_value
 from .. import _dtype
@@ -510,6 +510,8 @@ def _shape_inplace(name):
     """`Tensor.NAME_`: the op's result, whose shape differs, becomes this tensor's value."""
     def fn(self, *args, **kwargs):
         result = getattr(self, name)(*args, **kwargs)
+        if self._requires_grad or result.grad_fn is not None:
+            _rebase(self, result)
         self._set_value(result._value, resize=True, source=result)
         return self
     fn.__name__ = fn.__qualname__ = name + "_"

@@ -19,9 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype
 from .._tensor import Tensor
-from .graph import AccumulateGrad, Node, RemovableHandle, _HookDict, attach, edge_of
+from .graph import Node, RemovableHandle, _HookDict, attach, edge_of
 from .grad_mode import STATE
 
 __all__ = ["backward", "grad", "retain_grad", "register_hook", "STATS"]
@@ -57,14 +56,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             if not t._requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
         targets = {edge_of(t): t for t in inputs}
+        for t in inputs:
+            if t.grad_fn is not None:
+                retain_grad(t)      # as torch: a non-leaf input retains its gradient
     if retain_graph is None:
         retain_graph = create_graph
-    found = run(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
-                targets=targets, accumulate=True)
-    if targets is not None:
-        for e, t in targets.items():
-            if t.grad_fn is not None and e in found:    # leaves accumulated during the run
-                _accumulate(t, found[e], create_graph)
+    run(roots, grads, retain_graph=retain_graph, create_graph=create_graph, targets=targets,
+        accumulate=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -79,7 +77,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "materialize_grads=True, but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    single = isinstance(inputs, Tensor)
     inputs = _as_list(inputs)
     for t in inputs:
         if not isinstance(t, Tensor):
@@ -347,8 +344,6 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
     stack = list(nodes)
     while stack:
         n = stack.pop()
-        if n.arrays is None:
-            raise RuntimeError(_FREED)
         for e in n.edges:
             if e is None or e[0] in nodes or stops(e):
                 continue
@@ -386,8 +381,11 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
             hash(n.key)
         except TypeError:
             cacheable = False
-        steps.append((n.op, n.key, len(n.arrays), out_slots, tuple(diff), tuple(in_slots)))
-        flat.extend(n.arrays)
+        arrays = n.arrays
+        if n.freed:
+            arrays = _refill(n, tuple(diff))
+        steps.append((n.op, n.key, len(arrays), out_slots, tuple(diff), tuple(in_slots)))
+        flat.extend(arrays)
         flat_edges.extend(n.edges)
     boundary_keys = list(boundary)
     structure = (tuple(steps), source_slots, tuple(boundary.values()), len(slots))
@@ -413,9 +411,69 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
         grads = [Tensor._wrap(v) for v in out]
     if not retain_graph:
         for n in order:
-            n.arrays = None
+            _free(n)
     for e, g in zip(boundary_keys, grads):
         _add(pending, e, g)
+
+
+def _free(node):
+    """Drop a node's saved arrays (torch frees saved tensors after backward), keeping their
+    shapes and dtypes: a node whose derivative does not read them can run again."""
+    if not node.freed:
+        node.arrays = [jax.ShapeDtypeStruct(a.shape, a.dtype) if isinstance(a, jax.Array) else a
+                       for a in node.arrays]
+        node.freed = True
+
+
+_NEEDS_VALUES: dict = {}
+
+
+def _refill(node, diff):
+    """Zeros in place of a freed node's arrays, when its vjp provably does not read them (sum,
+    add, views: torch saves nothing for those either); else torch's RuntimeError."""
+    try:
+        cache_key = (node.op, node.key, diff, tuple(
+            (a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else (type(a), a)
+            for a in node.arrays))
+        needs = _NEEDS_VALUES.get(cache_key)
+    except TypeError:
+        cache_key, needs = None, None
+    if needs is None:
+        needs = _vjp_reads_values(node, diff)
+        if cache_key is not None:
+            _NEEDS_VALUES[cache_key] = needs
+    if needs:
+        raise RuntimeError(_FREED)
+    return [jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else a
+            for a in node.arrays]
+
+
+def _vjp_reads_values(node, diff) -> bool:
+    fn = _op_function(node.op, node.key, eager=False)
+    saved = node.arrays
+    positions = [i for i, a in enumerate(saved) if isinstance(a, jax.ShapeDtypeStruct)]
+
+    def probe(*abstract):
+        arrays = list(saved)
+        for i, v in zip(positions, abstract):
+            arrays[i] = v
+
+        def f(*values):
+            a = list(arrays)
+            for p, v in zip(diff, values):
+                a[p] = v
+            return fn(*a)
+        _, pull = jax.vjp(f, *[arrays[p] for p in diff])
+        return jax.tree_util.tree_leaves(pull)      # the residuals the pullback keeps
+    try:
+        jaxpr = jax.make_jaxpr(probe)(*[saved[i] for i in positions]).jaxpr
+    except Exception:   # noqa: BLE001 - cannot tell: assume it reads them, as most ops do
+        return True
+    derived = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(type(v).__name__ == "Var" and v in derived for v in eqn.invars):
+            derived.update(eqn.outvars)
+    return any(type(v).__name__ == "Var" and v in derived for v in jaxpr.outvars)
 
 
 class _Unhashable:
@@ -558,5 +616,3 @@ def _match(c, o):
         c = c.astype(o.dtype) if jnp.issubdtype(o.dtype, jnp.inexact) else c
     return c
 
-
-_ = _dtype

@@ -3,18 +3,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
+
+from .._grad_state import STATE
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
-
-
-class _State(threading.local):
-    enabled = True
-    inference = False
-
-
-STATE = _State()
 
 
 def is_grad_enabled() -> bool:
@@ -111,6 +104,11 @@ class set_grad_enabled(_Mode):
         self._saved = self._before
         return None
 
+    def __call__(self, fn):
+        # as a decorator it only applies inside the function: undo the switch made above
+        STATE.enabled, STATE.inference = self._before
+        return super().__call__(fn)
+
     def clone(self):
         return _Switch(bool(self._args[0]))
 
@@ -139,6 +137,6 @@ class inference_mode(_Mode):
             self._args = (bool(mode),)
 
     def _enter(self):
-        if self._args[0]:
-            STATE.enabled = False
-            STATE.inference = True
+        # torch's InferenceMode guard: inference on means grad off, and the reverse
+        STATE.inference = self._args[0]
+        STATE.enabled = not self._args[0]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import weakref
 
-import jax
-
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "record", "attach", "edge_of", "RemovableHandle"]
@@ -62,11 +60,11 @@ class Node:
     """Mirrors a torch autograd node (`tensor.grad_fn`).
 
     `op` replays the forward: `op.kernel(key)` is the (jit-traceable) function of `arrays`,
-    `op.eager(key)` the same without jit. `arrays` becomes None once a backward without
-    `retain_graph` has freed it."""
+    `op.eager(key)` the same without jit. A backward without `retain_graph` frees `arrays`
+    (leaving their shapes and dtypes, `freed`)."""
 
     __slots__ = ("op", "key", "arrays", "edges", "seq", "n_outputs", "tensor_hooks",
-                 "retains", "metadata", "__weakref__")
+                 "retains", "metadata", "freed", "__weakref__")
     custom = False      # a node whose backward is Python code (autograd.Function)
 
     def __init__(self, op, key, arrays, edges, n_outputs):
@@ -79,12 +77,19 @@ class Node:
         self.tensor_hooks = None    # output_nr -> {handle id: hook} (Tensor.register_hook)
         self.retains = None         # output_nr -> weakref of the tensor that retains its grad
         self.metadata = {}
+        self.freed = False      # backward dropped the saved arrays (only shapes are left)
         NODES_ALIVE[0] += 1
 
     def __del__(self):
         NODES_ALIVE[0] -= 1
 
     def name(self) -> str:
+        special = _NAMES.get(self.op.name) if hasattr(self.op, "name") else None
+        if special is not None:
+            try:
+                return special(self)
+            except Exception:   # noqa: BLE001 - a name must never break a repr
+                pass
         return getattr(self.op, "grad_fn_name", None) or _camel(self.op.name) + "Backward0"
 
     def __repr__(self):
@@ -92,13 +97,7 @@ class Node:
 
     @property
     def next_functions(self):
-        arrays = self.arrays
-        out = []
-        for i, e in enumerate(self.edges):
-            if arrays is not None and not isinstance(arrays[i], jax.Array) and e is None:
-                continue    # a Python number the op took as data: torch has no edge for it
-            out.append(e if e is not None else (None, 0))
-        return tuple(out)
+        return tuple(e if e is not None else (None, 0) for e in self.edges)
 
     def register_hook(self, fn):
         raise NotImplementedError("jtorch does not implement hooks on autograd nodes "
@@ -120,6 +119,57 @@ class Node:
         """Whether backward must stop at this output to run hooks or retain its grad."""
         return bool((self.tensor_hooks and self.tensor_hooks.get(nr)) or
                     (self.retains and nr in self.retains))
+
+
+def _ndims(node):
+    return [getattr(a, "ndim", None) for a in (node.arrays or ())]
+
+
+def _args(node):
+    """The call's positional and keyword static arguments (arrays shown as None)."""
+    return node.key[0], dict(node.key[1])
+
+
+def _has_dim(node):
+    args, kwargs = _args(node)
+    return len(args) > 1 and args[1] is not None or kwargs.get("dim") is not None
+
+
+def _matmul_name(node):
+    a, b = _ndims(node)[:2]
+    if a == 1 and b == 1:
+        return "DotBackward0"
+    if a == 2 and b == 2:
+        return "MmBackward0"
+    if a == 2 and b == 1:
+        return "MvBackward0"
+    return "UnsafeViewBackward0" if a and a > 2 else "MmBackward0"
+
+
+def _getitem_name(node):
+    import jax
+    if any(isinstance(a, jax.Array) for a in node.arrays[1:]):
+        return "IndexBackward0"
+    # the normalised index (getitem.normalize) tags slices "s" and integers "i"
+    return "SliceBackward0" if "'s'" in repr(node.key) else "SelectBackward0"
+
+
+# torch names some nodes by the overload or the kernel its op dispatches to
+_NAMES = {
+    "torch.sum": lambda n: "SumBackward1" if _has_dim(n) else "SumBackward0",
+    "torch.mean": lambda n: "MeanBackward1" if _has_dim(n) else "MeanBackward0",
+    "torch.squeeze": lambda n: "SqueezeBackward1" if _has_dim(n) else "SqueezeBackward0",
+    "torch.max": lambda n: "MaxBackward0" if _has_dim(n) else "MaxBackward1",
+    "torch.min": lambda n: "MinBackward0" if _has_dim(n) else "MinBackward1",
+    "torch.pow": lambda n: "PowBackward1" if _ndims(n)[1] is not None else "PowBackward0",
+    "torch.matmul": _matmul_name,
+    "torch._reshape": lambda n: "ViewBackward0",
+    "torch.__getitem__": _getitem_name,
+    "torch.__setitem__": lambda n: "torch::autograd::CopySlices",
+    "torch.nn.functional.linear": lambda n: ("AddmmBackward0" if len(n.arrays) > 2 and
+                                             _ndims(n)[0] == 2 else "MmBackward0"),
+    "torch.norm": lambda n: "LinalgVectorNormBackward0",
+}
 
 
 class AccumulateGrad:
@@ -154,8 +204,10 @@ def edge_of(t):
     return (fn, t._output_nr)
 
 
-def attach(node: Node, result) -> None:
-    """Make the float and complex tensors of `result` outputs of `node` (in flat order)."""
+def attach(node: Node, result, outputs=None) -> None:
+    """Make the float and complex tensors of `result` outputs of `node` (in flat order);
+    `outputs`: only those flat positions (ops whose other outputs torch does not
+    differentiate, e.g. the saved statistics of native_layer_norm)."""
     from .._tensor import Tensor
     nr = 0
     stack = [result]
@@ -167,6 +219,8 @@ def attach(node: Node, result) -> None:
         elif isinstance(v, (tuple, list)):
             stack.extend(reversed(v))
     for nr, t in enumerate(flat):
+        if outputs is not None and nr not in outputs:
+            continue
         if t._value.dtype.kind in "fc" or t._value.dtype.name == "bfloat16":
             t._requires_grad = True
             t.grad_fn = node
@@ -186,6 +240,12 @@ def record(op, key, kernel, arrays, tensors, result):
     """The registry's autograd hook: called when some input tensor requires grad."""
     if not STATE.enabled:
         return
+    for t in tensors:
+        if t is not None and t._inference:
+            raise RuntimeError("Inference tensors cannot be saved for backward. To work around "
+                               "you can make a clone to get a normal tensor and use it in "
+                               "autograd.")
     edges = tuple([edge_of(t) for t in tensors])
     node = Node(op, key, arrays, edges, count_outputs(result))
-    attach(node, result)
+    differentiable = op.differentiable
+    attach(node, result, differentiable if type(differentiable) is tuple else None)

@@ -75,7 +75,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 def _renorm_in_place(input, weight, max_norm, norm_type):
     _check_indices(input._value, weight)
     new = _renorm_rows(weight._value, input._value, max_norm, norm_type)
-    write_inplace(weight, Tensor._wrap(new), "embedding_renorm_")
+    from ...autograd.grad_mode import no_grad
+    with no_grad():     # torch renormalises the weight outside autograd
+        write_inplace(weight, Tensor._wrap(new), "embedding_renorm_")
 
 
 OVERRIDES["embedding"] = embedding
