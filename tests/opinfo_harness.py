@@ -244,8 +244,10 @@ def _cotangent(t, rng):
 
 def run_gradient_entry(op) -> int:
     """For each float32 sample, the gradient of sum(out * cotangent) with respect to every
-    input that requires grad, torch's against jtorch's. Returns how many were compared."""
+    input that requires grad, torch's against jtorch's. Returns how many were compared.
+    Random ops (dropout ...) compare shapes and dtypes only."""
     fn = resolve(op)
+    values = not any(m in op.name for m in RANDOM_MARKERS)
     compared = 0
     samples = list(op.sample_inputs("cpu", torch.float32, requires_grad=True))[:MAX_GRAD_SAMPLES]
     for i, sample in enumerate(samples):
@@ -280,13 +282,15 @@ def run_gradient_entry(op) -> int:
             raise AssertionError(f"sample {i}: {e}") from None
         except Exception as e:
             raise AssertionError(f"sample {i}: {type(e).__name__}: {e}") from e
+        random_sample = RANDOM_SAMPLES.get(op.name, lambda s: False)(sample)
         for k, (e, a) in enumerate(zip(t_grads, j_grads)):
-            if e is None:
+            if e is None or e._is_zerotensor():
                 e = torch.zeros_like(t_inputs[k])
             if a is None:
                 a = jtorch.zeros_like(j_inputs[k])
             try:
-                compare(e, a, f"grad[{k}]", rtol=1e-3, atol=1e-4)
+                compare(e, a, f"grad[{k}]", values=values and not random_sample, rtol=1e-3,
+                        atol=1e-4)
             except AssertionError as err:
                 raise AssertionError(f"sample {i}: {err}") from None
         compared += 1
