@@ -45,7 +45,8 @@ def _affine(out, weight, bias, shape):
 
 # -- normalisations that return their statistics ----------------------------------------
 
-@register(method=False, scalars=())
+# torch differentiates only the output, not the saved statistics
+@register(method=False, scalars=(), differentiable=(0,))
 def native_layer_norm(input, normalized_shape, weight, bias, eps):
     """Mirrors `torch.native_layer_norm`: (output, mean, rstd)."""
     _require_float(input, "LayerNormKernelImpl")
@@ -91,7 +92,8 @@ def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
     return out.astype(d), mean.reshape(N, group).astype(d), rstd.reshape(N, group).astype(d)
 
 
-@register(name="_batch_norm_kernel", method=False, function=False, scalars=())
+@register(name="_batch_norm_kernel", method=False, function=False, scalars=(),
+          differentiable=(0,))
 def _batch_norm_kernel(input, weight, bias, running_mean, running_var, training, momentum, eps):
     """(output, save_mean, save_invstd, new running_mean, new running_var): pure, the callers
     write the running statistics back in place."""
@@ -228,7 +230,8 @@ def _safe_softmax(input, dim, dtype=None):
     xf = (x.astype(jnp.float32) if x.dtype in _LOW_PRECISION else x).reshape(
         x.shape or (1,))
     masked = jnp.all(xf == -jnp.inf, axis=dim, keepdims=True)
-    out = jnp.where(masked, 0, jax.nn.softmax(xf, axis=dim))
+    # fully masked slices get a finite stand-in so their (zero) gradient is not NaN
+    out = jnp.where(masked, 0, jax.nn.softmax(jnp.where(masked, 0, xf), axis=dim))
     return out.reshape(x.shape).astype(x.dtype)
 
 

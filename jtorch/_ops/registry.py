@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _dtype
+from .._grad_state import STATE as _GRAD
 from .._tensor import Tensor, cast_value
 
 __all__ = ["register", "publish", "method", "OPS", "namespace", "return_type"]
@@ -243,22 +244,24 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
     under autograd, `self` becomes the output of `result`'s node."""
     if not isinstance(result, Tensor):
         raise RuntimeError(f"{name}: in-place form needs a single tensor result")
-    if result.shape != self.shape:
+    new, old = result._value, self._value
+    if new.shape != old.shape:
         raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                            f"shape {list(result.shape)}")
-    if not _dtype.can_cast(result.dtype, self.dtype):
-        raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired "
-                           f"output type {_type_name(self.dtype)}")
+    if new.dtype != old.dtype:
+        if not _dtype.can_cast(result.dtype, self.dtype):
+            raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the "
+                               f"desired output type {_type_name(self.dtype)}")
+        new = cast_value(new, old.dtype)
     if self._requires_grad or result.grad_fn is not None:
         _rebase(self, result)
-    self._set_value(cast_value(result._value, self._value.dtype), source=result)
+    self._set_value(new, source=result)
     return self
 
 
 def _rebase(self: Tensor, result: Tensor) -> None:
     """Autograd for an in-place op: `self` becomes the output of the op's node."""
-    from ..autograd.grad_mode import STATE
-    if not STATE.enabled:
+    if not _GRAD.enabled:
         return      # torch: an update under no_grad is not part of any graph
     if self.grad_fn is None and self._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "

@@ -167,7 +167,7 @@ def _roots(tensors, grads, create_graph):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if t.dtype.is_complex:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = Tensor._wrap(jnp.ones(t._value.shape, t._value.dtype))
+            g = Tensor._wrap(_ones(t._value.shape, t._value.dtype, t._value.sharding))
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
         else:
@@ -185,6 +185,19 @@ def _roots(tensors, grads, create_graph):
                 g = g.detach()
         out.append(g)
     return tensors, out
+
+
+_ONES: dict = {}
+
+
+def _ones(shape, dtype, sharding):
+    """The implicit gradient of a scalar root, made once per shape/dtype/placement (jax arrays
+    are immutable, so sharing one is safe)."""
+    key = (shape, dtype, sharding)
+    value = _ONES.get(key)
+    if value is None:
+        value = _ONES[key] = jax.device_put(jnp.ones(shape, dtype), sharding)
+    return value
 
 
 # -- the walk ----------------------------------------------------------------------------------
@@ -420,9 +433,19 @@ def _free(node):
     """Drop a node's saved arrays (torch frees saved tensors after backward), keeping their
     shapes and dtypes: a node whose derivative does not read them can run again."""
     if not node.freed:
-        node.arrays = [jax.ShapeDtypeStruct(a.shape, a.dtype) if isinstance(a, jax.Array) else a
+        node.arrays = [_Freed(a.shape, a.dtype) if isinstance(a, jax.Array) else a
                        for a in node.arrays]
         node.freed = True
+
+
+class _Freed:
+    """Where a freed array was: its shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
 
 
 _NEEDS_VALUES: dict = {}
@@ -433,8 +456,7 @@ def _refill(node, diff):
     add, views: torch saves nothing for those either); else torch's RuntimeError."""
     try:
         cache_key = (node.op, node.key, diff, tuple(
-            (a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else (type(a), a)
-            for a in node.arrays))
+            (a.shape, a.dtype) if type(a) is _Freed else (type(a), a) for a in node.arrays))
         needs = _NEEDS_VALUES.get(cache_key)
     except TypeError:
         cache_key, needs = None, None
@@ -444,14 +466,13 @@ def _refill(node, diff):
             _NEEDS_VALUES[cache_key] = needs
     if needs:
         raise RuntimeError(_FREED)
-    return [jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else a
-            for a in node.arrays]
+    return [jnp.zeros(a.shape, a.dtype) if type(a) is _Freed else a for a in node.arrays]
 
 
 def _vjp_reads_values(node, diff) -> bool:
     fn = _op_function(node.op, node.key, eager=False)
     saved = node.arrays
-    positions = [i for i, a in enumerate(saved) if isinstance(a, jax.ShapeDtypeStruct)]
+    positions = [i for i, a in enumerate(saved) if type(a) is _Freed]
 
     def probe(*abstract):
         arrays = list(saved)
@@ -466,7 +487,8 @@ def _vjp_reads_values(node, diff) -> bool:
         _, pull = jax.vjp(f, *[arrays[p] for p in diff])
         return jax.tree_util.tree_leaves(pull)      # the residuals the pullback keeps
     try:
-        jaxpr = jax.make_jaxpr(probe)(*[saved[i] for i in positions]).jaxpr
+        jaxpr = jax.make_jaxpr(probe)(*[jax.ShapeDtypeStruct(saved[i].shape, saved[i].dtype)
+                                        for i in positions]).jaxpr
     except Exception:   # noqa: BLE001 - cannot tell: assume it reads them, as most ops do
         return True
     derived = set(jaxpr.invars)

@@ -335,7 +335,7 @@ def _part_of_complex_outputs(func, part):
 
 # -- the public functions -----------------------------------------------------------------------
 
-def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+def gradcheck(func: Callable, inputs: Tensor | tuple, *, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True, nondet_tol: float = 0.0,
               check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
               check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
@@ -387,7 +387,8 @@ def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad,
         _test_missing_grads(func, inputs)
 
 
-def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
+def gradgradcheck(func: Callable, inputs: Tensor | tuple,
+                  grad_outputs: Tensor | tuple | None = None, *, eps: float = 1e-6,
                   atol: float = 1e-5, rtol: float = 1e-3,
                   gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
                   nondet_tol: float = 0.0, check_undefined_grad: bool = True,

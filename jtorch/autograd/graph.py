@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import weakref
 
+from .._tensor import Tensor
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "record", "attach", "edge_of", "RemovableHandle"]
@@ -208,8 +209,11 @@ def attach(node: Node, result, outputs=None) -> None:
     """Make the float and complex tensors of `result` outputs of `node` (in flat order);
     `outputs`: only those flat positions (ops whose other outputs torch does not
     differentiate, e.g. the saved statistics of native_layer_norm)."""
-    from .._tensor import Tensor
-    nr = 0
+    if type(result) is Tensor and outputs is None:      # the common case
+        if result._value.dtype.kind in "fc" or result._value.dtype.name == "bfloat16":
+            result._requires_grad = True
+            result.grad_fn = node
+        return
     stack = [result]
     flat = []
     while stack:
@@ -228,8 +232,7 @@ def attach(node: Node, result, outputs=None) -> None:
 
 
 def count_outputs(result) -> int:
-    from .._tensor import Tensor
-    if isinstance(result, Tensor):
+    if type(result) is Tensor:
         return 1
     if isinstance(result, (tuple, list)):
         return sum(count_outputs(v) for v in result)
