@@ -1,9 +1,10 @@
-"""Train a tiny softmax classifier on shipped data, written as a PyTorch user would.
+"""Train a small two-layer classifier on shipped data, written as a PyTorch user would.
 
     python examples/train_tiny.py [--steps N]
 
-Until jtorch's autograd lands (the next issue), the gradient of the cross-entropy is
-written out by hand; everything else is plain torch API on `import jtorch as torch`.
+Plain torch API on `import jtorch as torch`: parameters that require grad, a forward pass
+in `torch.nn.functional`, `loss.backward()` and an SGD update under `torch.no_grad()`.
+(`nn.Module` and `torch.optim` arrive with their issues.)
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import argparse
 import pathlib
 
 import jtorch as torch
+import jtorch.nn.functional as F
 
 DATA = pathlib.Path(__file__).parent / "data" / "blobs.csv"
 
@@ -30,19 +32,21 @@ def main(argv=None) -> float:
 
     torch.manual_seed(0)
     x, y = load()
-    n, classes = x.shape[0], int(y.max()) + 1
-    w = torch.randn(2, classes) * 0.01
-    b = torch.zeros(classes)
-    onehot = (y.unsqueeze(1) == torch.arange(classes)).float()
+    classes, hidden = int(y.max()) + 1, 16
+    w1 = (torch.randn(hidden, 2) * 0.5).requires_grad_()
+    b1 = torch.zeros(hidden, requires_grad=True)
+    w2 = (torch.randn(classes, hidden) * 0.5).requires_grad_()
+    b2 = torch.zeros(classes, requires_grad=True)
+    params = [w1, b1, w2, b2]
 
     for step in range(args.steps + 1):
-        logits = x @ w + b
-        probs = torch.softmax(logits, dim=1)
-        loss = -(onehot * torch.log_softmax(logits, dim=1)).sum() / n
-        # d loss / d logits of mean cross-entropy
-        grad_logits = (probs - onehot) / n
-        w -= args.lr * (x.T @ grad_logits)
-        b -= args.lr * grad_logits.sum(0)
+        logits = F.linear(F.relu(F.linear(x, w1, b1)), w2, b2)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= args.lr * p.grad
+                p.grad = None
         if step % 50 == 0:
             acc = (logits.argmax(1) == y).float().mean().item()
             print(f"step {step:4d}  loss {loss.item():.4f}  accuracy {acc:.3f}")
