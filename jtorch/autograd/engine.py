@@ -217,37 +217,36 @@ def _run(roots, grads, retain_graph, create_graph, targets, accumulate):
     pending: dict = {}
     for t, g in zip(roots, grads):
         _add(pending, edge_of(t), g)
-    relevant = _relevance(targets) if targets is not None else None
+    deps, keep = _dependencies([k[0] for k in pending if isinstance(k[0], Node)], targets)
+    received: dict = {}
     found: dict = {}
-    handled: set = set()
     while True:
-        inner = [k for k in pending if isinstance(k[0], Node)]
-        if not inner:
+        # a node is ready once every edge into it from the graph being run has delivered
+        ready = {k[0] for k in pending if isinstance(k[0], Node)
+                 and received.get(k[0], 0) == deps.get(k[0], 0)}
+        if not ready:
             break
-        cuts = [k for k in inner if k not in handled and
-                (k[0].custom or k[0].is_cut(k[1]) or (targets is not None and k in targets))]
-        if cuts:
-            first = max(cuts, key=lambda k: k[0].seq)
-            later = [k for k in inner if k[0].seq > first[0].seq]
-            if not later:
-                # every contribution to this tensor's gradient has arrived: hooks, retain,
-                # capture, then carry on from it
-                node = first[0]
-                for k in ([k for k in inner if k[0] is node] if node.custom else [first]):
-                    handled.add(k)
+        normal = []
+        for node in sorted(ready, key=lambda n: -n.seq):
+            for k in [k for k in pending if k[0] is node]:
+                if node.is_cut(k[1]) or (targets is not None and k in targets):
+                    # its gradient is complete: tensor hooks, retain_grad, capture
                     g = pending[k] = _fire_hooks(k, pending[k], create_graph)
                     if targets is not None and k in targets:
                         found[k] = g
-                        if relevant is not None and not relevant(k, through=True):
-                            del pending[k]
-                if node.custom:
-                    _custom_backward(node, pending, relevant, retain_graph)
-                continue
-            sources = later
-        else:
-            sources = inner
-        _segment(sources, pending, targets, relevant, retain_graph, create_graph)
+            if targets is not None and node not in keep.useful:
+                for nr in range(node.n_outputs):
+                    pending.pop((node, nr), None)
+            elif node.custom:
+                _custom_backward(node, pending, keep, received, retain_graph)
+            else:
+                normal.append(node)
+        if normal:
+            _segment(normal, pending, deps, keep, received, targets, retain_graph,
+                     create_graph)
     for k, g in pending.items():
+        if isinstance(k[0], Node):
+            continue    # unreachable: every pending node becomes ready in a DAG
         leaf = k[0].variable
         g = _run_hooks(leaf._hooks, g)
         if targets is not None:
@@ -260,14 +259,65 @@ def _run(roots, grads, retain_graph, create_graph, targets, accumulate):
     return found
 
 
-def _custom_backward(node, pending, relevant, retain_graph):
+class _Keep:
+    """Which edges a backward follows: all of them, or (with targets) those leading to one."""
+
+    def __init__(self, targets, useful):
+        self.targets = targets
+        self.useful = useful
+
+    def __call__(self, e) -> bool:
+        if e is None:
+            return False
+        if self.targets is None:
+            return True
+        return e in self.targets or e[0] in self.useful
+
+
+def _dependencies(starts, targets):
+    """For every node reachable from `starts`: how many followed edges lead into it."""
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        for e in stack.pop().edges:
+            if e is not None and isinstance(e[0], Node) and e[0] not in seen:
+                seen.add(e[0])
+                stack.append(e[0])
+    useful = None
+    if targets is not None:
+        useful = set()
+        for n in sorted(seen, key=lambda n: n.seq):     # producers first
+            if any(e is not None and (e in targets or e[0] in useful) for e in n.edges):
+                useful.add(n)
+    keep = _Keep(targets, useful)
+    deps: dict = {}
+    for n in seen:
+        if useful is not None and n not in useful:
+            continue
+        for e in n.edges:
+            if keep(e) and isinstance(e[0], Node):
+                deps[e[0]] = deps.get(e[0], 0) + 1
+    return deps, keep
+
+
+def _waits(node, targets) -> bool:
+    """A node with hooked, retained or captured outputs runs only from the main loop, after
+    those have been handled."""
+    if node.tensor_hooks or node.retains:
+        return True
+    return targets is not None and any((node, nr) in targets for nr in range(node.n_outputs))
+
+
+def _custom_backward(node, pending, keep, received, retain_graph):
     """Run a custom node (autograd.Function): the user's backward, eagerly."""
     grads = [pending.pop((node, nr), None) for nr in range(node.n_outputs)]
-    if all(g is None for g in grads):
-        return
-    for e, g in zip(node.edges, node.run_backward(grads)):
-        if g is not None and e is not None and (relevant is None or relevant(e)):
-            _add(pending, e, g)
+    results = node.run_backward(grads)
+    for e, g in zip(node.edges, results):
+        if keep(e):
+            if isinstance(e[0], Node):
+                received[e[0]] = received.get(e[0], 0) + 1
+            if g is not None:
+                _add(pending, e, g)
     if not retain_graph:
         node.free()
 
@@ -314,57 +364,31 @@ def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool):
             hook(leaf)
 
 
-def _relevance(targets):
-    """A predicate: does a backward step into this edge lead to a target?"""
-    memo: dict = {}
-
-    def reaches(node):
-        hit = memo.get(node)
-        if hit is not None:
-            return hit
-        # collect the nodes not seen yet (iteratively: a long unrolled graph must not hit
-        # Python's recursion limit), then decide them producers first (by creation order)
-        fresh, stack = {node}, [node]
-        while stack:
-            for e in stack.pop().edges:
-                if e is not None and isinstance(e[0], Node) and e[0] not in memo \
-                        and e[0] not in fresh:
-                    fresh.add(e[0])
-                    stack.append(e[0])
-        for n in sorted(fresh, key=lambda n: n.seq):
-            memo[n] = any(e is not None and (e in targets or
-                                             (isinstance(e[0], Node) and memo[e[0]]))
-                          for e in n.edges)
-        return memo[node]
-
-    def relevant(edge, through=False):
-        if not through and edge in targets:
-            return True
-        return isinstance(edge[0], Node) and reaches(edge[0])
-    return relevant
-
-
 # -- one segment: build (or reuse) the replay and run it -----------------------------------
 
-def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
-    def stops(e):
-        node, nr = e
-        return (type(node) is not Node or node.is_cut(nr) or
-                (targets is not None and e in targets))   # leaves and custom nodes stop too
+def _segment(ready, pending, deps, keep, received, targets, retain_graph, create_graph):
+    """Run the ready nodes and every node that becomes complete through them as one replay."""
+    def internal(e):
+        node = e[0]
+        return (type(node) is Node and not node.is_cut(e[1]) and
+                (targets is None or e not in targets))
 
-    # the nodes of the segment: reachable from the sources without crossing a stop
-    nodes = {s[0] for s in sources}
-    stack = list(nodes)
+    # the segment: the ready nodes, then every node all of whose followed incoming edges come
+    # from the segment (it then needs nothing from outside); others wait at the boundary
+    nodes = set(ready)
+    local: dict = {}
+    stack = list(ready)
     while stack:
-        n = stack.pop()
-        for e in n.edges:
-            if e is None or e[0] in nodes or stops(e):
-                continue
-            if relevant is not None and not relevant(e):
-                continue
-            nodes.add(e[0])
-            stack.append(e[0])
+        for e in stack.pop().edges:
+            if keep(e) and internal(e):
+                m = e[0]
+                count = local[m] = local.get(m, 0) + 1
+                if count + received.get(m, 0) == deps[m] and m not in nodes \
+                        and not _waits(m, targets):
+                    nodes.add(m)
+                    stack.append(m)
     order = sorted(nodes, key=lambda n: -n.seq)      # consumers before producers
+    sources = [k for k in pending if k[0] in nodes]
 
     slots: dict = {}
     for s in sources:
@@ -377,14 +401,16 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
         out_slots = tuple(slots.get((n, nr)) for nr in range(n.n_outputs))
         diff, in_slots = [], []
         for p, e in enumerate(n.edges):
-            if e is None or (relevant is not None and not relevant(e)):
+            if not keep(e):
                 continue
             diff.append(p)
-            if e[0] in nodes and not stops(e):
+            if e[0] in nodes and internal(e):
                 slot = slots.get(e)
                 if slot is None:
                     slot = slots[e] = len(slots)
             else:
+                if isinstance(e[0], Node):
+                    received[e[0]] = received.get(e[0], 0) + 1
                 slot = boundary.get(e)
                 if slot is None:
                     slot = slots[("boundary", e)] = len(slots)
@@ -414,6 +440,9 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
         grads = list(_wrap(tuple(out)))
         edges = tuple(flat_edges) + tuple(edge_of(g) for g in cts)
         if any(e is not None for e in edges):
+            used = _used_inputs(op, structure, arrays, cacheable)
+            edges = tuple(e if u else None for e, u in zip(edges, used))
+        if any(e is not None for e in edges):
             node = Node(op, structure if cacheable else _Unhashable(structure), arrays, edges,
                         len(grads))
             attach(node, grads)
@@ -427,6 +456,46 @@ def _segment(sources, pending, targets, relevant, retain_graph, create_graph):
             _free(n)
     for e, g in zip(boundary_keys, grads):
         _add(pending, e, g)
+
+
+_USED: dict = {}
+
+
+def _used_inputs(op, structure, arrays, cacheable):
+    """Which of a replay's inputs its gradients depend on: a gradient that does not depend on
+    an input (the constant gradient of a linear function) has no edge to it, so that, as in
+    torch, it does not require grad through it."""
+    used = _USED.get(structure) if cacheable else None
+    if used is None:
+        try:
+            jaxpr = jax.make_jaxpr(_build(structure, eager=False))(*arrays).jaxpr
+        except Exception:   # noqa: BLE001 - cannot tell: keep every edge
+            return [True] * len(arrays)
+        used = _needed(jaxpr, [True] * len(jaxpr.outvars))
+        if cacheable:
+            _USED[structure] = used
+    return used
+
+
+def _needed(jaxpr, outputs):
+    """Which inputs of `jaxpr` the outputs flagged in `outputs` depend on (looking inside
+    nested jit calls, so that one kernel's unused inputs do not count)."""
+    def is_var(v):
+        return type(v).__name__ == "Var"
+    needed = {v for v, want in zip(jaxpr.outvars, outputs) if want and is_var(v)}
+    for eqn in reversed(jaxpr.eqns):
+        wanted = [v in needed for v in eqn.outvars]
+        if not any(wanted):
+            continue
+        inner = eqn.params.get("jaxpr")
+        inner = getattr(inner, "jaxpr", inner)
+        if inner is not None and hasattr(inner, "invars") and \
+                len(inner.invars) == len(eqn.invars) and len(inner.outvars) == len(wanted):
+            mask = _needed(inner, wanted)
+            needed.update(v for v, m in zip(eqn.invars, mask) if m and is_var(v))
+        else:
+            needed.update(v for v in eqn.invars if is_var(v))
+    return [v in needed for v in jaxpr.invars]
 
 
 def _free(node):

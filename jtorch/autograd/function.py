@@ -103,7 +103,7 @@ class FunctionNode(Node):
             if not isinstance(g, Tensor):
                 raise TypeError(f"function {self.name()} returned a gradient of type "
                                 f"{type(g).__name__} at index {i}, expected a Tensor or None")
-            shape = self.arrays[i]
+            shape, dtype = self.arrays[i]
             if tuple(g.shape) != shape:
                 try:
                     g = g.sum_to_size(shape)
@@ -111,6 +111,8 @@ class FunctionNode(Node):
                     raise RuntimeError(f"Function {self.name()} returned an invalid gradient at "
                                        f"index {i} - got {list(g.shape)} but expected shape "
                                        f"compatible with {list(shape)}") from None
+            if g.dtype != dtype:
+                g = g.to(dtype)     # torch casts a gradient to its input's dtype
             out.append(g)
         return out
 
@@ -187,8 +189,9 @@ class Function(metaclass=_FunctionMeta):
                                        "in-place operation.")
             flat = _flat_tensors(output)
             edges = tuple(edge_of(a) if isinstance(a, Tensor) else None for a in args)
-            shapes = tuple(tuple(a.shape) if isinstance(a, Tensor) else None for a in args)
-            node = FunctionNode(cls._op, None, shapes, edges, len(flat))
+            inputs = tuple((tuple(a.shape), a.dtype) if isinstance(a, Tensor) else None
+                           for a in args)
+            node = FunctionNode(cls._op, None, inputs, edges, len(flat))
             node.ctx = ctx
             node.outputs_meta = tuple((t._value.shape, t._value.dtype) for t in flat)
             attach(node, output)
