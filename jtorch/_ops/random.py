@@ -339,7 +339,16 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
         p = p._value
     else:
         _check_p(p)
-    return _finish(_place(_bernoulli(generator, input.shape, d._np, p), input.device), out)
+    sample = _place(_bernoulli(generator, input.shape, d._np, p), input.device)
+    if input.requires_grad and d.is_floating_point:
+        # torch's bernoulli joins the graph with a zero gradient for input
+        sample = _bernoulli_in_graph(input, sample)
+    return _finish(sample, out)
+
+
+@register(name="_bernoulli_in_graph", method=False, function=False, scalars=())
+def _bernoulli_in_graph(input, sample):
+    return jax.lax.stop_gradient(sample)
 
 
 def _check_p(p):

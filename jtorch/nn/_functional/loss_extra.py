@@ -1,6 +1,8 @@
 """CTC and triplet losses of torch.nn.functional."""
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,7 +103,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     else:
         padded = targets if targets.shape[1] else jnp.zeros((batch, 1), targets.dtype)
     padded = padded.astype(jnp.int32)
-    nll = _ctc_nll(log_probs, padded, input_lengths, target_lengths, blank)
+    nll = _ctc_nll(log_probs, padded, input_lengths, target_lengths, blank, zero_infinity)
     if zero_infinity:
         nll = jnp.where(jnp.isinf(nll), jnp.zeros((), nll.dtype), nll)
     if reduction == "mean":
@@ -113,7 +115,45 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return nll[0] if unbatched else nll
 
 
-def _ctc_nll(log_probs, targets, input_lengths, target_lengths, blank):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(4, 5))
+def _ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+    """The per-sequence CTC loss, differentiated as torch does (below)."""
+    return _ctc_alpha_nll(log_probs, targets, input_lengths, target_lengths, blank)
+
+
+@_ctc_nll.defjvp
+def _ctc_nll_jvp(blank, zero_infinity, primals, tangents):
+    # torch's CTC gradient is the log-probabilities' true gradient plus exp(log_probs) over
+    # each sequence's input length (the term a preceding log_softmax cancels); an infinite
+    # loss gives NaN there, or zeros with zero_infinity
+    log_probs, targets, input_lengths, target_lengths = primals
+    nll, pullback = jax.vjp(lambda lp: _ctc_alpha_nll(lp, targets, input_lengths,
+                                                      target_lengths, blank), log_probs)
+    grad, = pullback(jnp.ones_like(nll))
+    inside = (jnp.arange(log_probs.shape[0])[:, None] < input_lengths[None, :])[..., None]
+    grad = grad + jnp.where(inside, jnp.exp(log_probs), 0)
+    infinite = jnp.isinf(nll)[None, :, None] & inside
+    grad = jnp.where(infinite, 0 if zero_infinity else jnp.nan, grad).astype(log_probs.dtype)
+    return nll, jnp.sum(grad * tangents[0], axis=(0, 2))
+
+
+@jax.custom_jvp
+def _logaddexp(a, b):
+    return jnp.logaddexp(a, b)
+
+
+@_logaddexp.defjvp
+def _logaddexp_jvp(primals, tangents):
+    # jnp.logaddexp's derivative is NaN where both terms are -inf (unreachable CTC states)
+    (a, b), (ta, tb) = primals, tangents
+    out = _logaddexp(a, b)
+    unreached = out == -jnp.inf
+    wa = jnp.where(unreached, 0, jnp.exp(a - jnp.where(unreached, 0, out)))
+    wb = jnp.where(unreached, 0, jnp.exp(b - jnp.where(unreached, 0, out)))
+    return out, wa * ta + wb * tb
+
+
+def _ctc_alpha_nll(log_probs, targets, input_lengths, target_lengths, blank):
     """The CTC forward (alpha) recursion over the blank-extended label sequence."""
     t_max, batch, _ = log_probs.shape
     s_len = 2 * targets.shape[1] + 1
@@ -135,7 +175,7 @@ def _ctc_nll(log_probs, targets, input_lengths, target_lengths, blank):
         prev1 = jnp.concatenate([jnp.full((batch, 1), neg_inf), alpha[:, :-1]], axis=1)
         prev2 = jnp.concatenate([jnp.full((batch, 2), neg_inf), alpha[:, :-2]], axis=1)
         prev2 = jnp.where(skip, prev2, neg_inf)
-        new = jnp.logaddexp(jnp.logaddexp(alpha, prev1), prev2) + e
+        new = _logaddexp(_logaddexp(alpha, prev1), prev2) + e
         new = jnp.where(valid, new, neg_inf)
         # sequences already past their input length keep their final alphas
         return jnp.where((t < input_lengths)[:, None], new, alpha), None
@@ -148,7 +188,7 @@ def _ctc_nll(log_probs, targets, input_lengths, target_lengths, blank):
     end1 = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
     end2 = jnp.take_along_axis(alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
     end2 = jnp.where(target_lengths > 0, end2, neg_inf)
-    ll = jnp.logaddexp(end1, end2)
+    ll = _logaddexp(end1, end2)
     return jnp.where(input_lengths > 0, -ll, jnp.where(target_lengths > 0, jnp.inf, 0.0)).astype(
         log_probs.dtype)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from ..._ops.registry import write_inplace
@@ -199,7 +200,8 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     # a window of `size` channels, zero padded size//2 before and (size-1)//2 after
     pads = [(0, 0), (size // 2, (size - 1) // 2)] + [(0, 0)] * (input.ndim - 2)
     window = (1, size) + (1,) * (input.ndim - 2)
-    total = lax.reduce_window(sq, jnp.zeros((), sq.dtype), lax.add, window, (1,) * input.ndim,
+    # a concrete init lets jax pick its differentiable window-sum primitive
+    total = lax.reduce_window(sq, np.zeros((), sq.dtype), lax.add, window, (1,) * input.ndim,
                               pads)
     if integer:
         from ..._ops._util import to_float

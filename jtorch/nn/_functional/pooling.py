@@ -1,8 +1,10 @@
 """Pooling of torch.nn.functional: max/avg (with ceil_mode, indices), adaptive, unpool, lp."""
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -69,17 +71,55 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     out_shape, pads = _pool_geometry(input.shape[-n:], kernel, stride, padding, dilation,
                                      ceil_mode, name)
     lead = input.ndim - n
-    low = jnp.asarray(_lowest(input.dtype), input.dtype)
-    if not return_indices:
-        return lax.reduce_window(input, low, lax.max, (1,) * lead + kernel,
-                                 (1,) * lead + stride, [(0, 0)] * lead + pads,
-                                 window_dilation=(1,) * lead + dilation)
+    window = ((1,) * lead + kernel, (1,) * lead + stride, [(0, 0)] * lead + pads,
+              (1,) * lead + dilation)
+    if return_indices:
+        # the values are read at the indices, so the gradient reaches the element torch picks
+        positions = _window_argmax(input, n, *window)
+        return _read_at(input, positions, n), positions
+    if not jnp.issubdtype(input.dtype, jnp.inexact):
+        return _window_max(input, *window)
+    return _max_pool_values(input, n, window)
+
+
+def _window_max(input, dims, strides, pads, dilation):
+    low = np.asarray(_lowest(input.dtype), input.dtype)
+    return lax.reduce_window(input, low, lax.max, dims, strides, pads,
+                             window_dilation=dilation)
+
+
+def _window_argmax(input, n, dims, strides, pads, dilation):
+    """The flat spatial position of each window's maximum, as torch chooses it (a variadic
+    reduce_window, which jax cannot differentiate: hence the stop_gradient)."""
+    input = lax.stop_gradient(input)
     positions = jnp.arange(math.prod(input.shape[-n:]), dtype=jnp.int64)
     positions = jnp.broadcast_to(positions.reshape(input.shape[-n:]), input.shape)
-    no_position = jnp.asarray(jnp.iinfo(jnp.int64).max, jnp.int64)
+    low = np.asarray(_lowest(input.dtype), input.dtype)
+    no_position = np.asarray(np.iinfo(np.int64).max, np.int64)
     return lax.reduce_window((input, positions), (low, no_position), _max_with_position,
-                             (1,) * lead + kernel, (1,) * lead + stride,
-                             [(0, 0)] * lead + pads, window_dilation=(1,) * lead + dilation)
+                             dims, strides, pads, window_dilation=dilation)[1]
+
+
+def _read_at(input, positions, n):
+    """input's values at flat spatial `positions` (one per output element)."""
+    lead = input.shape[:-n]
+    flat = input.reshape(lead + (-1,))
+    picked = jnp.take_along_axis(flat, positions.reshape(lead + (-1,)), axis=-1, mode="clip")
+    return picked.reshape(positions.shape)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _max_pool_values(input, n, window):
+    """The window maxima by a plain reduce_window; differentiated as torch does, through the
+    argmax element (the first among ties, NaN last)."""
+    return _window_max(input, *window)
+
+
+@_max_pool_values.defjvp
+def _max_pool_values_jvp(n, window, primals, tangents):
+    (x,), (t,) = primals, tangents
+    positions = _window_argmax(x, n, *window)
+    return _max_pool_values(x, n, window), _read_at(t, positions, n)
 
 
 def _max_with_position(a, b):
@@ -140,7 +180,8 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     x = input.astype(jnp.int64) if integer else input
     window = dict(window_dimensions=(1,) * lead + kernel, window_strides=(1,) * lead + stride,
                   padding=[(0, 0)] * lead + pads)
-    total = lax.reduce_window(x, jnp.zeros((), x.dtype), lax.add, **window)
+    # a concrete init lets jax pick its differentiable window-sum primitive
+    total = lax.reduce_window(x, np.zeros((), x.dtype), lax.add, **window)
     if divisor_override is not None:
         divisor = jnp.asarray(divisor_override, x.dtype)
     else:
@@ -152,7 +193,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
             spatial_pads = [(0, hi - p) for (_, hi), p in zip(pads, padding)]
         else:
             spatial_pads = pads
-        counts = lax.reduce_window(jnp.asarray(ones), jnp.zeros((), jnp.int64), lax.add, kernel,
+        counts = lax.reduce_window(jnp.asarray(ones), np.zeros((), np.int64), lax.add, kernel,
                                    stride, spatial_pads)
         divisor = counts.astype(x.dtype)
     if integer:

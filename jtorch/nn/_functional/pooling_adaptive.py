@@ -1,8 +1,10 @@
 """Adaptive pooling, max_unpool and lp_pool of torch.nn.functional."""
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -147,9 +149,24 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n):
     total = math.prod(size)
     vals = input.reshape(planes, -1)
     idx = indices.reshape(planes, -1)
-    out = jnp.zeros((planes, total), input.dtype)
-    out = out.at[jnp.arange(planes)[:, None], idx].set(vals, mode="drop")
-    return out.reshape(tuple(lead) + tuple(size))
+    return _unpool_scatter(vals, idx, total).reshape(tuple(lead) + tuple(size))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _unpool_scatter(vals, idx, total):
+    """Each plane's values written at their indices; differentiated as torch does: every
+    input element gets the output gradient at its index, duplicates included."""
+    out = jnp.zeros((vals.shape[0], total), vals.dtype)
+    return out.at[jnp.arange(vals.shape[0])[:, None], idx].set(vals, mode="drop")
+
+
+@_unpool_scatter.defjvp
+def _unpool_scatter_jvp(total, primals, tangents):
+    (vals, idx), (t, _) = primals, tangents
+    # an add (whose transpose is a gather) where the forward sets
+    out = jnp.zeros((vals.shape[0], total), t.dtype)
+    tangent = out.at[jnp.arange(vals.shape[0])[:, None], idx].add(t, mode="drop")
+    return _unpool_scatter(vals, idx, total), tangent
 
 
 def _check_unpool(input, indices, *args, **kwargs):
