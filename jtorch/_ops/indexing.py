@@ -6,6 +6,9 @@ reduction and a host read, `getitem.check_bounds`), since jax would clamp them s
 """
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 
 from .registry import register, publish, namespace, write_out, _type_name
@@ -145,6 +148,8 @@ def _identity(reduce, dtype):
 def _reduce_into(x, coords, src, reduce, include_self):
     """x with src reduced into x[coords]; include_self=False: the positions reached start from
     the reduction's identity instead of x's own values (mean: they are not counted)."""
+    if reduce == "prod" and jnp.issubdtype(x.dtype, jnp.inexact):
+        return _scatter_prod(x, src, coords, include_self)
     base = x if include_self else x.at[coords].set(_identity(reduce, x.dtype))
     at = base.at[coords]
     if reduce in ("sum", "mean"):
@@ -166,6 +171,43 @@ def _reduce_into(x, coords, src, reduce, include_self):
             out = jnp.floor_divide(out, count.astype(x.dtype))
     return out
 
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _scatter_prod(x, src, coords, include_self):
+    """x with src multiplied into x[coords] (full coordinates, one array per dim of src); jax
+    differentiates a multiplying scatter only with unique indices, so the derivative is given
+    here: each factor's cotangent is the product of the others, zeros included."""
+    base = x if include_self else x.at[coords].set(1)
+    return base.at[coords].multiply(src)
+
+
+def _scatter_prod_fwd(x, src, coords, include_self):
+    return _scatter_prod(x, src, coords, include_self), (x, src, coords)
+
+
+def _scatter_prod_bwd(include_self, saved, cotangent):
+    x, src, coords = saved
+    ones = jnp.ones_like(x)
+    if include_self:
+        base = x
+        grad_x = cotangent * _scatter_prod(ones, src, coords, True)
+    else:   # positions reached do not keep their value
+        base = x.at[coords].set(1)
+        grad_x = cotangent.at[coords].set(0)
+    zero = src == 0
+    # the product of the other factors of each src element: the nonzero product over the
+    # element itself, or that product when it is the one zero of its position, else 0
+    # (_scatter_prod itself here, so that higher-order gradients work)
+    nonzero = _scatter_prod(ones, jnp.where(zero, 1, src), coords, True)
+    zeros = jnp.zeros(x.shape, jnp.int32).at[coords].add(zero.astype(jnp.int32))
+    count = zeros[coords]
+    others = jnp.where(zero, jnp.where(count == 1, nonzero[coords], 0),
+                       jnp.where(count == 0, nonzero[coords] / jnp.where(zero, 1, src), 0))
+    grad_src = (cotangent * base)[coords] * others
+    return grad_x, grad_src, None
+
+
+_scatter_prod.defvjp(_scatter_prod_fwd, _scatter_prod_bwd)
 
 _SCATTER_REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
@@ -266,6 +308,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
     x, d, at, source = _index_along("index_reduce_", input, dim, index, source)
+    if reduce == "prod":   # full coordinates, as _scatter_prod takes them
+        idx = at[d].reshape((-1,) + (1,) * (source.ndim - d - 1))
+        at = _coords(jnp.broadcast_to(idx, source.shape), d)
     return _reduce_into(x, at, source, reduce, include_self).reshape(input.shape)
 
 

@@ -38,6 +38,27 @@ def _mm(a, b):
     return jnp.matmul(a, b, precision=HIGHEST)
 
 
+@jax.custom_jvp
+def hermitian_tangent(A):
+    """A itself, whose tangents are made Hermitian: torch's gradients of eigh and eigvalsh,
+    which read one triangle of a Hermitian input, are the Hermitian part of jax's."""
+    return A
+
+
+@hermitian_tangent.defjvp
+def _hermitian_tangent_jvp(primals, tangents):
+    return primals[0], (tangents[0] + mH(tangents[0])) / 2
+
+
+def hermitian_from_triangle(A, UPLO="L"):
+    """The Hermitian matrix that torch's eigh reads from one triangle of A, with Hermitian
+    tangents. (jax's eigh derivative re-factors (A + A^H) / 2, not the triangle.)"""
+    A = hermitian_tangent(A)
+    if UPLO == "L":
+        return jnp.tril(A) + mH(jnp.tril(A, -1))
+    return jnp.triu(A) + mH(jnp.triu(A, 1))
+
+
 def check_matrix(name, A, *, square=True, floating=True, what="A"):
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor {what} must have at least 2 dimensions.")
@@ -306,14 +327,20 @@ def inverse(input):
 def det(A):
     """Mirrors `torch.linalg.det`."""
     check_matrix("linalg.det", A)
-    return jnp.linalg.det(A)
+    return _det(A)
 
 
 @register("det")
 def det_(input):
     """Mirrors `torch.det`."""
     check_matrix("linalg.det", input)
-    return jnp.linalg.det(input)
+    return _det(input)
+
+
+def _det(A):
+    if A.shape[-1] == 0:   # jax's det derivative fails on 0x0 matrices; det is 1 there
+        return jnp.ones(A.shape[:-2], A.dtype)
+    return jnp.linalg.det(A)
 
 
 @register(namespace="torch.linalg", method=False, out=True, returns=("sign", "logabsdet"))

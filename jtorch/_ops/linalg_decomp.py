@@ -1,12 +1,17 @@
-"""torch.linalg decompositions: Cholesky, QR, Householder, eigen, SVD, triangular solves, lstsq."""
+"""torch.linalg decompositions: Cholesky, QR, eigen, SVD, triangular solves, lstsq.
+
+Householder products are in linalg_householder.py, LDL in linalg_ldl.py."""
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from .registry import register, publish
-from .linalg import check_matrix, check_same_dtype, raise_on_info, mH, _mm, _batch_broadcast
+from .linalg import (check_matrix, check_same_dtype, raise_on_info, mH, _mm, _batch_broadcast,
+                     hermitian_from_triangle)
 
 # ---------------------------------------------------------------- Cholesky
 
@@ -30,20 +35,44 @@ def _pivot_info(A):
     return lax.fori_loop(0, n, step, (jnp.zeros_like(A), info))[1]
 
 
-@jax.jit
-def _cholesky_info(A):
-    L = lax.linalg.cholesky(A, symmetrize_input=False)
-    if A.size == 0:
-        return L, jnp.zeros(A.shape[:-2], jnp.int32)
-    failed = jnp.isnan(L).any(axis=(-2, -1))
-    info = lax.cond(failed.any(), _pivot_info, lambda a: jnp.zeros(a.shape[:-2], jnp.int32), A)
-    return L, info.astype(jnp.int32)
-
-
-def _cholesky(A, upper):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _cholesky_factor(A, upper):
     # torch reads the lower triangle for upper=False, the upper one otherwise
-    L, info = _cholesky_info(mH(A) if upper else A)
-    return (mH(L) if upper else L), info
+    L = lax.linalg.cholesky(mH(A) if upper else A, symmetrize_input=False)
+    return mH(L) if upper else L
+
+
+def _cholesky_factor_fwd(A, upper):
+    factor = _cholesky_factor(A, upper)
+    return factor, factor
+
+
+def _cholesky_factor_bwd(upper, factor, cotangent):
+    # torch's gradient: a Hermitian part (jax's) plus, for complex input, a skew-Hermitian one
+    # from the imaginary diagonal of tril(L^H G). It is L^-H P L^-1, where P is tril(L^H G)
+    # with its strict lower part mirrored (conjugated) above, all halved.
+    G = jnp.conj(cotangent)              # torch's gradient convention, as the formula's
+    L, G = (mH(factor), mH(G)) if upper else (factor, G)
+    P = jnp.tril(_mm(mH(L), G))
+    P = (P + mH(jnp.tril(P, -1))) / 2
+    P = lax.linalg.triangular_solve(L, P, left_side=True, lower=True, transpose_a=True,
+                                    conjugate_a=True)
+    grad = lax.linalg.triangular_solve(L, P, left_side=False, lower=True)
+    return (jnp.conj(grad),)
+
+
+_cholesky_factor.defvjp(_cholesky_factor_fwd, _cholesky_factor_bwd)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _cholesky(A, upper):
+    factor = _cholesky_factor(A, upper)
+    if A.size == 0:
+        return factor, jnp.zeros(A.shape[:-2], jnp.int32)
+    failed = jnp.isnan(factor).any(axis=(-2, -1))
+    info = lax.cond(failed.any(), _pivot_info, lambda a: jnp.zeros(a.shape[:-2], jnp.int32),
+                    mH(A) if upper else A)
+    return factor, info.astype(jnp.int32)
 
 
 def _cholesky_message(name):
@@ -161,29 +190,6 @@ def geqrf(input):
     return jnp.swapaxes(h, -1, -2), tau
 
 
-@register(namespace="torch.linalg", method=False, out=True)
-def householder_product(A, tau):
-    """Mirrors `torch.linalg.householder_product`."""
-    check_matrix("householder_product", A, square=False)
-    if A.shape[-2] < A.shape[-1]:
-        raise RuntimeError("torch.linalg.householder_product: input.shape[-2] must be greater "
-                           "than or equal to input.shape[-1]")
-    if tau.shape[-1] > A.shape[-1]:
-        raise RuntimeError("torch.linalg.householder_product: input.shape[-1] must be greater "
-                           "than or equal to tau.shape[-1]")
-    k = tau.shape[-1]
-    # reflectors beyond tau's length act as the identity (tau = 0)
-    tau = jnp.concatenate([tau, jnp.zeros(tau.shape[:-1] + (A.shape[-1] - k,), tau.dtype)], -1)
-    return lax.linalg.householder_product(A, tau)
-
-
-@register(out=True)
-def ormqr(input, input2, input3, left=True, transpose=False):
-    """Mirrors `torch.ormqr`."""
-    check_matrix("ormqr", input, square=False)
-    return lax.linalg.ormqr(input, input2, input3, left=left, transpose=transpose)
-
-
 # ---------------------------------------------------------------- eigen and SVD
 
 @register(namespace="torch.linalg", method=False, out=True,
@@ -192,7 +198,8 @@ def eigh(A, UPLO="L"):
     """Mirrors `torch.linalg.eigh` (eigenvector signs may differ from torch's)."""
     check_matrix("linalg.eigh", A)
     _check_uplo(UPLO)
-    w, v = jnp.linalg.eigh(A, UPLO=UPLO, symmetrize_input=False)
+    w, v = jnp.linalg.eigh(hermitian_from_triangle(A, UPLO), UPLO=UPLO,
+                           symmetrize_input=False)
     return w, v
 
 
@@ -206,7 +213,8 @@ def eigvalsh(A, UPLO="L"):
     """Mirrors `torch.linalg.eigvalsh`."""
     check_matrix("linalg.eigvalsh", A)
     _check_uplo(UPLO)
-    return jnp.linalg.eigvalsh(A, UPLO=UPLO, symmetrize_input=False)
+    return jnp.linalg.eigvalsh(hermitian_from_triangle(A, UPLO), UPLO=UPLO,
+                               symmetrize_input=False)
 
 
 @register(namespace="torch.linalg", method=False, out=True,
@@ -214,7 +222,24 @@ def eigvalsh(A, UPLO="L"):
 def eig(A):
     """Mirrors `torch.linalg.eig` (eigenvectors are unique only up to a phase)."""
     check_matrix("linalg.eig", A)
-    return tuple(jnp.linalg.eig(A))
+    if A.size == 0:   # jax's eig derivative cannot trace empty matrices
+        return tuple(jnp.linalg.eig(lax.stop_gradient(A)))
+    w, v = lax.linalg.eig(A, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+    return w, _unit_columns_tangent(v)
+
+
+@jax.custom_jvp
+def _unit_columns_tangent(v):
+    """v itself (columns of norm 1), whose tangents keep the norms: torch differentiates its
+    normalised eigenvectors, jax's eig derivative leaves their norm free."""
+    return v
+
+
+@_unit_columns_tangent.defjvp
+def _unit_columns_tangent_jvp(primals, tangents):
+    v, dv = primals[0], tangents[0]
+    radial = jnp.real(jnp.sum(jnp.conj(v) * dv, axis=-2, keepdims=True))
+    return v, dv - v * radial
 
 
 @register(namespace="torch.linalg", method=False, out=True)
@@ -257,7 +282,8 @@ _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 @register(namespace="torch.linalg", method=False, out=True,
-          returns=("solution", "residuals", "rank", "singular_values"), scalars=(), jit=False)
+          returns=("solution", "residuals", "rank", "singular_values"), scalars=(), jit=False,
+          differentiable=(0, 1))
 def lstsq(A, B, rcond=None, *, driver=None):
     """Mirrors `torch.linalg.lstsq` (CPU drivers; every driver solves through the SVD)."""
     check_matrix("torch.linalg.lstsq", A, square=False)
@@ -283,8 +309,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rank = jnp.sum(keep, axis=-1).astype(jnp.int64)
     empty = jnp.zeros((0,), real)
     residuals = empty
-    if driver != "gelsy" and m > n and not isinstance(rank, jax.core.Tracer) and \
-            bool(jnp.all(rank == n)):
+    # residuals exist only at full rank, so their shape needs the concrete rank: under jit
+    # this raises jax's concretization error (autograd's replay then runs eagerly)
+    if driver != "gelsy" and m > n and bool(jnp.all(rank == n)):
         residuals = jnp.sum(jnp.abs(_mm(A, x) - B2) ** 2, axis=-2).astype(real)
     if vector:
         x = x[..., 0]
@@ -310,6 +337,7 @@ def linalg_matrix_exp(A):
 
 
 from . import linalg_ldl  # noqa: E402,F401
+from . import linalg_householder  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- randomized low-rank SVD

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 from .registry import register
 from ._util import torch_dtype, wrap_dim, wrap_dims, result_type, as_dtype
 from .matmul import type_name, _mm
-from .linalg import check_matrix, mH, mT, raise_on_info, _inv_info, _inv_message
+from .linalg import (check_matrix, mH, mT, raise_on_info, _inv_info, _inv_message,
+                     hermitian_from_triangle)
 
 _INF = math.inf
 
@@ -37,8 +38,13 @@ def _root(total, power):
     return jnp.where(zero, 0, out)
 
 
+def _abs(x):
+    # |x| whose derivative at 0 is 0, torch's sgn(0), where jax's abs has slope 1
+    return jnp.where(x == 0, 0, jnp.abs(x))
+
+
 def _vector_norm(x, ord, axes, keepdim):
-    a = jnp.abs(x)
+    a = _abs(x)
     if ord == _INF:
         return jnp.max(a, axis=axes, keepdims=keepdim)
     if ord == -_INF:
@@ -49,9 +55,12 @@ def _vector_norm(x, ord, axes, keepdim):
         return jnp.sum(a, axis=axes, keepdims=keepdim)
     if ord == 2:
         return _root(jnp.sum(a * a, axis=axes, keepdims=keepdim), 2)
+    # torch's subgradient: zero entries get a zero derivative (a ** ord has none there)
+    zero = a == 0
+    powers = jnp.where(zero, jnp.inf if ord < 0 else 0, jnp.where(zero, 1, a) ** ord)
     if ord < 0:   # zero entries give 0 through inf, without nan derivatives
-        return jnp.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
-    return _root(jnp.sum(a ** ord, axis=axes, keepdims=keepdim), ord)
+        return jnp.sum(powers, axis=axes, keepdims=keepdim) ** (1.0 / ord)
+    return _root(jnp.sum(powers, axis=axes, keepdims=keepdim), ord)
 
 
 @register(namespace="torch.linalg", method=False, out=True, scalars=())
@@ -64,7 +73,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if axes == ():
         axes = None
     if ord < 0 or ord == _INF:
-        sizes = x.shape if axes is None else [x.shape[a] for a in axes]
+        sizes = x.shape if axes is None or x.ndim == 0 else [x.shape[a] for a in axes]
         if x.size == 0 and (ord < 0 or 0 in sizes):
             raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty "
                                f"tensor because the operation does not have an identity")
@@ -87,7 +96,7 @@ def _matrix_norm(A, ord, dim, keepdim):
         return out
     # 1 / inf: the largest column / row absolute sum (min for the negative orders)
     inner, outer = (r, c) if abs(ord) == 1 else (c, r)
-    sums = jnp.sum(jnp.abs(A), axis=inner, keepdims=True)
+    sums = jnp.sum(_abs(A), axis=inner, keepdims=True)
     reduce = jnp.max if ord > 0 else jnp.min
     out = reduce(sums, axis=outer, keepdims=True)
     return out if keepdim else jnp.squeeze(out, (r, c))
@@ -186,12 +195,12 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
 def _pinv(A, atol, rtol, hermitian):
     m, n = A.shape[-2:]
     if hermitian:
-        w, v = jnp.linalg.eigh(A, symmetrize_input=False)
+        w, v = jnp.linalg.eigh(hermitian_from_triangle(A), symmetrize_input=False)
         cutoff = _tolerance(jnp.max(jnp.abs(w), -1, keepdims=True, initial=0.0), atol, rtol,
                             m, n, A.dtype)
         keep = jnp.abs(w) > cutoff
         inv_w = jnp.where(keep, 1 / jnp.where(keep, w, 1), 0).astype(A.dtype)
-        return _mm(v * inv_w[..., None, :], mH(v))
+        return _with_pinv_derivative(A, _mm(v * inv_w[..., None, :], mH(v)))
     if atol is None and not isinstance(rtol, jax.Array):
         # jnp's pinv carries a custom derivative that stays finite at repeated singular values
         eps = float(jnp.finfo(A.dtype).eps)
@@ -200,7 +209,32 @@ def _pinv(A, atol, rtol, hermitian):
     cutoff = _tolerance(jnp.max(s, -1, keepdims=True, initial=0.0), atol, rtol, m, n, A.dtype)
     keep = s > cutoff
     inv_s = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(A.dtype)
-    return _mm(mH(vh) * inv_s[..., None, :], mH(u))
+    return _with_pinv_derivative(A, _mm(mH(vh) * inv_s[..., None, :], mH(u)))
+
+
+@jax.custom_vjp
+def _with_pinv_derivative(A, P):
+    """P = pinv(A), differentiated as torch does: by the pseudo-inverse's own derivative
+    (Golub & Pereyra) in the full A, even where `hermitian=True` read one triangle of it."""
+    return P
+
+
+def _pinv_derivative_fwd(A, P):
+    return P, (A, P)
+
+
+def _pinv_derivative_bwd(saved, cotangent):
+    A, P = saved
+    P = _with_pinv_derivative(A, P)    # so that higher orders differentiate P as torch does
+    G = jnp.conj(cotangent)      # torch's gradient convention, in which the formula is written
+    Ph, Gh = mH(P), mH(G)
+    grad = (-_mm(_mm(Ph, G), Ph)
+            + _mm(Gh - _mm(_mm(A, P), Gh), _mm(P, Ph))
+            + _mm(_mm(Ph, P), Gh - _mm(_mm(Gh, P), A)))
+    return jnp.conj(grad), jnp.zeros_like(P)
+
+
+_with_pinv_derivative.defvjp(_pinv_derivative_fwd, _pinv_derivative_bwd)
 
 
 @register(namespace="torch.linalg", method=False, out=True, scalars=())

@@ -274,6 +274,18 @@ for _name, _impl in (("gcd", _gcd), ("lcm", _lcm)):
 
 # -- binary float math -----------------------------------------------------------------------
 
+@jax.custom_jvp
+def _nextafter(x, y):
+    return jnp.nextafter(x, y)
+
+
+# torch: the gradient passes to `input` unchanged and is zero for `other`
+@_nextafter.defjvp
+def _nextafter_jvp(primals, tangents):
+    out = _nextafter(*primals)
+    return out, jnp.broadcast_to(tangents[0], out.shape)
+
+
 def _float_binary(name, fn, *, ints=True, complex_ok=False, aliases=(), inplace=True):
     """A binary op computed in floating point; `ints=False` refuses integer inputs as torch."""
     def impl(input, other):
@@ -295,7 +307,7 @@ _float_binary("copysign", jnp.copysign)
 _float_binary("hypot", jnp.hypot, ints=False)
 _float_binary("logaddexp", jnp.logaddexp, ints=False, complex_ok=True, inplace=False)
 _float_binary("logaddexp2", jnp.logaddexp2, ints=False, inplace=False)
-_float_binary("nextafter", jnp.nextafter, ints=False)
+_float_binary("nextafter", _nextafter, ints=False)
 
 
 def _ldexp(input, other):

@@ -1,6 +1,8 @@
 """Scans and differences: cumsum/cumprod/cummax/cummin/logcumsumexp, diff, gradient, trapezoid."""
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -78,7 +80,38 @@ def logcumsumexp(input, dim):
     d = _scan_dim(dim, x)
     if d is None:
         return x
-    return jax.lax.cumlogsumexp(x, axis=d)
+    if jnp.iscomplexobj(x):
+        return jax.lax.cumlogsumexp(x, axis=d)
+    return _logcumsumexp_real(x, d)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _logcumsumexp_real(x, axis):
+    return jax.lax.cumlogsumexp(x, axis=axis)
+
+
+def _logcumsumexp_fwd(x, axis):
+    out = _logcumsumexp_real(x, axis)
+    return out, (x, out)
+
+
+def _logcumsumexp_bwd(axis, saved, grad):
+    # torch's formula: the positive and negative parts of the cotangent, each through a
+    # reversed log-cumsum-exp in log space (inputs near 1e4 cancel against `x` here, so
+    # the roundings must be torch's too)
+    x, out = saved
+    lowest = jnp.finfo(grad.dtype).min
+    log_abs = jnp.log(jnp.abs(grad))
+
+    def part(mask):
+        logs = jnp.where(mask, log_abs, lowest) - out
+        # torch's CPU kernel accumulates in double and rounds each output once
+        wide = jax.lax.cumlogsumexp(logs.astype(jnp.float64), axis=axis, reverse=True)
+        return jnp.exp(wide.astype(x.dtype) + x)
+    return (part(grad > 0) - part(grad < 0),)
+
+
+_logcumsumexp_real.defvjp(_logcumsumexp_fwd, _logcumsumexp_bwd)
 
 
 @register(out=True)

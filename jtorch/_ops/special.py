@@ -129,6 +129,7 @@ def log_ndtr(input):
 
 # --- gamma family ---------------------------------------------------------------------
 
+@jax.custom_jvp
 def _digamma(x):
     # torch: psi(+-0) = -+inf; tiny |x| overflows to -1/x (jax returns nan for both)
     tiny = jnp.abs(x) < 1e-20
@@ -137,12 +138,18 @@ def _digamma(x):
     return jnp.where(x == 0, jnp.copysign(jnp.inf, -x), value)
 
 
+# torch's derivative is its own trigamma (jax's differs near the poles of negative x)
+_digamma.defjvp(lambda primals, tangents: (_digamma(primals[0]),
+                                           _trigamma(primals[0]) * tangents[0]))
+
+
 def _lgamma(x):
     # log|Gamma(x)| ~ -log|x| where jax's float32 lgamma overflows (subnormal x)
     tiny = jnp.abs(x) < 1e-30
     return jnp.where(tiny & (x != 0), -jnp.log(jnp.abs(x)), lax.lgamma(x))
 
 
+@jax.custom_jvp
 def _trigamma(x):
     # torch's scheme: reflect below 1/2, shift by 6, then the asymptotic series
     reflect = x < 0.5
@@ -231,6 +238,11 @@ def _hurwitz_zeta_jvp(primals, tangents):
     if type(q_dot) is jax.custom_derivatives.SymbolicZero:
         return value, jnp.zeros_like(value)
     return value, -s * _hurwitz_zeta(s + 1.0, q) * q_dot
+
+
+# torch: d/dx polygamma(1, x) = polygamma(2, x)
+_trigamma.defjvp(lambda primals, tangents: (_trigamma(primals[0]),
+                                            _polygamma_kernel(2, primals[0]) * tangents[0]))
 
 
 def _polygamma_kernel(n: int, x):
@@ -365,9 +377,18 @@ def sinc(input):
     return pointwise(fn, input)
 
 
+@jax.custom_jvp
+def _i0(x):
+    return jss.i0(x)
+
+
+# torch: d/dx i0 = i1 (jax's derivative is not 0 at x = 0)
+_i0.defjvp(lambda primals, tangents: (_i0(primals[0]), jss.i1(primals[0]) * tangents[0]))
+
+
 def i0(input):
     """Mirrors `torch.i0`."""
-    return pointwise(jss.i0, input)
+    return pointwise(_i0, input)
 
 
 def i0e(input):
