@@ -207,7 +207,7 @@ def run_error_inputs(op) -> int:
     return compared
 
 
-MAX_GRAD_SAMPLES = 4
+MAX_GRAD_SAMPLES = 2    # each sample compiles a backward replay: 2 keep the suite within CI time
 
 
 def _grad_leaves(x, out):
