@@ -29,6 +29,17 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "calling backward.")
 
 
+_CACHE_SIZE = 1024     # structures remembered; a program whose graphs keep changing shape
+                       # (variable-length loops) must not grow these without bound
+
+
+def _remember(cache: dict, key, value):
+    if len(cache) >= _CACHE_SIZE:
+        del cache[next(iter(cache))]       # the oldest entry
+    cache[key] = value
+    return value
+
+
 _USED: dict = {}
 
 
@@ -44,7 +55,7 @@ def _used_inputs(op, structure, arrays, cacheable):
             return [True] * len(arrays)
         used = _needed(jaxpr, [True] * len(jaxpr.outvars))
         if cacheable:
-            _USED[structure] = used
+            _remember(_USED, structure, used)
     return used
 
 
@@ -103,7 +114,7 @@ def _refill(node, diff):
     if needs is None:
         needs = _vjp_reads_values(node, diff)
         if cache_key is not None:
-            _NEEDS_VALUES[cache_key] = needs
+            _remember(_NEEDS_VALUES, cache_key, needs)
     if needs:
         raise RuntimeError(_FREED)
     return [jnp.zeros(a.shape, a.dtype) if type(a) is _Freed else a for a in node.arrays]
@@ -169,7 +180,7 @@ def _replay_op(structure, cacheable):
         return _ReplayOp(structure, False)
     op = _REPLAY_OPS.get(structure)
     if op is None:
-        op = _REPLAY_OPS[structure] = _ReplayOp(structure, True)
+        op = _remember(_REPLAY_OPS, structure, _ReplayOp(structure, True))
     return op
 
 
@@ -191,7 +202,7 @@ class _ReplayOp:
         fn = _REPLAYS.get(structure)
         if fn is None:
             STATS["replays_built"] += 1
-            fn = _REPLAYS[structure] = jax.jit(_build(structure, eager=False))
+            fn = _remember(_REPLAYS, structure, jax.jit(_build(structure, eager=False)))
         return fn
 
     def eager(self, structure):
