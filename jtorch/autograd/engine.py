@@ -15,6 +15,7 @@ forward chain, only what each op's derivative needs.
 """
 from __future__ import annotations
 
+import heapq
 import weakref
 
 import jax
@@ -187,6 +188,9 @@ def _ones(shape, dtype, sharding):
     if value is None:
         value = _ONES[key] = jax.device_put(jnp.ones(shape, dtype), sharding)
     return value
+
+
+MAX_SEGMENT_NODES = 128
 
 
 # -- the walk ----------------------------------------------------------------------------------
@@ -366,16 +370,25 @@ def _segment(ready, pending, deps, keep, received, targets, retain_graph, create
     # from the segment (it then needs nothing from outside); others wait at the boundary
     nodes = set(ready)
     local: dict = {}
-    stack = list(ready)
-    while stack:
-        for e in stack.pop().edges:
+    candidates: list = []
+
+    def expand(n):
+        for e in n.edges:
             if keep(e) and internal(e):
                 m = e[0]
                 count = local[m] = local.get(m, 0) + 1
                 if count + received.get(m, 0) == deps[m] and m not in nodes \
                         and not _waits(m, targets):
-                    nodes.add(m)
-                    stack.append(m)
+                    heapq.heappush(candidates, (-m.seq, m))    # seqs are unique
+
+    for n in ready:
+        expand(n)
+    # latest first, up to a size: XLA's compile time grows faster than the graph, and a long
+    # unrolled loop cut into equal chunks reuses one compiled replay for all of them
+    while candidates and len(nodes) < MAX_SEGMENT_NODES:
+        m = heapq.heappop(candidates)[1]
+        nodes.add(m)
+        expand(m)
     order = sorted(nodes, key=lambda n: -n.seq)      # consumers before producers
     sources = [k for k in pending if k[0] in nodes]
 

@@ -645,3 +645,31 @@ def test_training_step_traces_backward_once():
                 p.grad = None
         counts.append(stats["replay_traces"] - before)
     assert counts[0] == 1 and counts[-1] == 1, counts
+
+
+def test_long_unrolled_loop_reuses_chunked_replays():
+    """A 300-step recurrence (900 nodes) gives torch's gradient; its backward is cut into
+    replays of at most MAX_SEGMENT_NODES nodes, and the equal chunks share one trace."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((6, 6)).astype(np.float32) * 0.3
+    x0 = rng.standard_normal((2, 6)).astype(np.float32)
+
+    def program(lib):
+        w = lib.tensor(w0, requires_grad=True)
+        x = lib.tensor(x0)
+        h = lib.zeros(2, 6)
+        for _ in range(300):
+            h = lib.tanh(h @ w + x)
+        h.sum().backward()
+        return w.grad.numpy()
+
+    stats = jtorch.autograd.engine.STATS
+    before = stats["replay_traces"]
+    got = program(jtorch)
+    traced = stats["replay_traces"] - before
+    assert traced < 900 // jtorch.autograd.engine.MAX_SEGMENT_NODES, traced
+    np.testing.assert_allclose(got, program(torch), rtol=1e-4, atol=1e-5)
+    before = stats["replay_traces"]
+    program(jtorch)
+    assert stats["replay_traces"] == before
