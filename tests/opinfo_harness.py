@@ -211,7 +211,7 @@ MAX_GRAD_SAMPLES = 2    # each sample compiles a backward replay: 2 keep the sui
 
 
 def _grad_leaves(x, out):
-    """The tensors that require grad in a (nested) sample, in a fixed order."""
+    """The tensors that require grad in a (nested) sample or result, in a fixed order."""
     if isinstance(x, (torch.Tensor, jtorch.Tensor)):
         if x.requires_grad:
             out.append(x)
@@ -221,16 +221,6 @@ def _grad_leaves(x, out):
     elif isinstance(x, dict):
         for k in sorted(x):
             _grad_leaves(x[k], out)
-    return out
-
-
-def _differentiable_outputs(x, out):
-    if isinstance(x, (torch.Tensor, jtorch.Tensor)):
-        if x.requires_grad:
-            out.append(x)
-    elif isinstance(x, (list, tuple)):
-        for v in x:
-            _differentiable_outputs(v, out)
     return out
 
 
@@ -254,7 +244,7 @@ def run_gradient_entry(op) -> int:
         process = sample.output_process_fn_grad or (lambda x: x)
         try:
             expected = process(op(sample.input, *sample.args, **sample.kwargs))
-            t_outs = _differentiable_outputs(expected, [])
+            t_outs = _grad_leaves(expected, [])
             t_inputs = _grad_leaves((sample.input, sample.args, sample.kwargs), [])
             if not t_outs or not t_inputs:
                 continue
@@ -272,7 +262,7 @@ def run_gradient_entry(op) -> int:
                 actual = _rebind(sample.output_process_fn_grad)(actual) \
                     if isinstance(sample.output_process_fn_grad, types.FunctionType) else \
                     sample.output_process_fn_grad(actual)
-            j_outs = _differentiable_outputs(actual, [])
+            j_outs = _grad_leaves(actual, [])
             if len(j_outs) != len(t_outs):
                 raise AssertionError(f"{len(j_outs)} differentiable outputs, torch has "
                                      f"{len(t_outs)}")

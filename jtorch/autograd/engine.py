@@ -433,13 +433,11 @@ def _segment(ready, pending, deps, keep, received, targets, retain_graph, create
     cts = [pending.pop(s) for s in sources]
 
     op = _replay_op(structure, cacheable)
+    arrays = flat + [g._value for g in cts]
+    fn = op.kernel(structure) if cacheable else op.eager(structure)
+    grads = [Tensor._wrap(v) for v in _call(op, structure, fn, arrays)]
     if create_graph:
         # the backward itself becomes a recorded op of the saved arrays and the cotangents
-        from .._ops.registry import _wrap
-        arrays = flat + [g._value for g in cts]
-        fn = op.kernel(structure) if cacheable else op.eager(structure)
-        out = _call(op, structure, fn, arrays)
-        grads = list(_wrap(tuple(out)))
         edges = tuple(flat_edges) + tuple(edge_of(g) for g in cts)
         if any(e is not None for e in edges):
             used = _used_inputs(op, structure, arrays, cacheable)
@@ -448,11 +446,6 @@ def _segment(ready, pending, deps, keep, received, targets, retain_graph, create
             node = Node(op, structure if cacheable else _Unhashable(structure), arrays, edges,
                         len(grads))
             attach(node, grads)
-    else:
-        arrays = flat + [g._value for g in cts]
-        fn = op.kernel(structure) if cacheable else op.eager(structure)
-        out = _call(op, structure, fn, arrays)
-        grads = [Tensor._wrap(v) for v in out]
     if not retain_graph:
         for n in order:
             _free(n)
