@@ -9,7 +9,7 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from . import _device, _dtype
+from . import _alias, _device, _dtype
 from ._grad_state import STATE as _GRAD_STATE
 
 __all__ = ["Tensor", "Size"]
@@ -65,6 +65,11 @@ class Tensor:
     _hooks = None           # a leaf's Tensor.register_hook hooks
     _post_accumulate_hooks = None
     _inference = False
+    # aliasing (jtorch/_alias.py): a view's storage owner, its chain of view steps, and the
+    # version counter it shares with them
+    _root = None
+    _view = None
+    _vc = None
     __array_priority__ = 1000   # numpy defers to Tensor's reflected operators
 
     def __new__(cls, *args, **kwargs):
@@ -82,11 +87,15 @@ class Tensor:
         return t
 
     def _set_value(self, value, *, resize: bool = False, source: "Tensor | None" = None):
-        """Replace this tensor's data (in-place ops, `out=`); the aliasing layer hooks here."""
-        if not resize and value.shape != self._value.shape:
-            raise RuntimeError(f"shape mismatch: value of shape {list(value.shape)} cannot be "
-                               f"written into tensor of shape {list(self._value.shape)}")
-        self._value = value
+        """Replace this tensor's data (in-place ops, `out=`): every alias of it sees the write."""
+        _alias.write(self, value, resize=resize)
+
+    def __getattr__(self, name):
+        # only reached when normal lookup fails: a view whose cached array a write through
+        # another alias dropped
+        if name == "_value" and self._view is not None:
+            return _alias.refresh(self)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- metadata -----------------------------------------------------------------------
     @property
@@ -383,27 +392,32 @@ class Tensor:
             device = _device.device("cuda", device)
         return self.to(device)
 
-    def contiguous(self, memory_format=None) -> "Tensor":
-        return self
-
-    def is_contiguous(self, memory_format=None) -> bool:
-        return True
-
     def detach(self) -> "Tensor":
-        return Tensor._wrap(self._value)
+        return _alias.make_alias(self, Tensor._wrap(self._value), is_view=False,
+                                 share_version=True)
 
     def detach_(self) -> "Tensor":
+        if self._view is not None and self._view.is_view and self._view.differentiable:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are "
+                               "using DistributedDataParallel (DDP) for training, and "
+                               "gradient_as_bucket_view is set as True, gradients are views of "
+                               "DDP buckets, and hence detach_() cannot be called on these "
+                               "gradients. To fix this error, please refer to the "
+                               "Optimizer.zero_grad() function in torch/optim/optimizer.py as "
+                               "the solution.")
         self.grad_fn = None
         self._requires_grad = False
         return self
 
     @property
     def data(self) -> "Tensor":
-        return self.detach()
+        # torch: .data shares storage but not the version counter (autograd does not see it)
+        return _alias.make_alias(self, Tensor._wrap(self._value), is_view=False,
+                                 share_version=False)
 
     @data.setter
     def data(self, other: "Tensor"):
-        self._value = other._value
+        _alias.share_storage(self, other)
 
     @property
     def T(self):

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype
+from .. import _alias, _dtype
 from .._tensor import Tensor, cast_value
 from .registry import register, publish, write_inplace, _type_name, _TENSOR, _freeze
 
@@ -362,6 +362,7 @@ def _setitem(input, structure, value, i0=0, i1=0, i2=0, i3=0, i4=0, i5=0, i6=0, 
 
 _GET = _getitem._op
 _FAST: dict = {}    # (structure, default dtype) -> the op's kernel for it
+_FAST_KEYS: dict = {}   # (structure, default dtype) -> the registry key of that kernel
 
 
 def __getitem__(self, index):
@@ -381,8 +382,11 @@ def __getitem__(self, index):
             kernel = getattr(_GET, "kernels", {}).get(key)
             if kernel is not None:
                 _FAST[cache_key] = kernel
+                _FAST_KEYS[cache_key] = key
         return result
-    return Tensor._wrap(fn(self._value, *ints))
+    result = Tensor._wrap(fn(self._value, *ints))
+    _alias.make_view(_GET, _FAST_KEYS[cache_key], (None,) + ints, self, result)
+    return result
 
 
 def __setitem__(self, index, value):

@@ -15,7 +15,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from .. import _dtype
+from .. import _alias, _dtype
 from .._grad_state import STATE as _GRAD
 from .._tensor import Tensor, cast_value
 
@@ -105,6 +105,12 @@ def return_type(name: str, fields: tuple[str, ...]) -> type:
 class _Op:
     """One registered op: calls its pure jax function through a cache of jit kernels."""
 
+    # set on view ops by jtorch/_ops/views.py: their outputs alias their input
+    view_geometry = None        # torch's (strides, storage offset) of the outputs
+    view_inverse = None         # (parent, child) -> parent with child written in
+    view_reshape = False        # a view only where torch's view() would succeed
+    view_may_overlap = False    # outputs may show one element twice (expand)
+
     def __init__(self, name, impl, *, scalars, jit, returns, differentiable, check=None):
         self.name = name
         self.impl = impl
@@ -182,6 +188,8 @@ class _Op:
                 if t is not None and t._requires_grad:
                     record(self, key, fn, arrays, tensors, result)
                     break
+        if self.view_geometry is not None and args and isinstance(args[0], Tensor):
+            _alias.make_view(self, key, arrays, args[0], result)
         return result
 
     def eager(self, key):
@@ -253,6 +261,14 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
             raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the "
                                f"desired output type {_type_name(self.dtype)}")
         new = cast_value(new, old.dtype)
+    info = self._view
+    if info is not None and info.differentiable and _GRAD.enabled and (
+            self._requires_grad or result.grad_fn is not None or self._root._requires_grad):
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        _alias.write_with_grad(self, new, result)
+        return self
     if self._requires_grad or result.grad_fn is not None:
         _rebase(self, result)
     self._set_value(new, source=result)

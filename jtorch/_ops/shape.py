@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from .registry import register, publish, method, OPS, _type_name, _rebase
 from ._util import wrap_dim, wrap_dims, torch_dtype
 from .._tensor import Tensor, _TYPE_NAMES, cast_value
-from .. import _dtype
+from .. import _alias, _dtype
 
 
 # -- helpers shared by the shape families -------------------------------------------------
@@ -485,10 +485,16 @@ def _as_strided_scatter_op(input, src, size, stride, storage_offset=None):
 
 
 def as_strided(input, size, stride, storage_offset=None):
-    """Mirrors `torch.as_strided` over the input's contiguous storage (a copy until views
-    alias; a view input reads its own elements, not its base's storage)."""
+    """Mirrors `torch.as_strided`: a view of the input's storage (its root's array)."""
+    if storage_offset is None:
+        storage_offset = input.storage_offset()
+    if input._view is not None and input._view.chain.steps:
+        if input._root.dtype != input.dtype:
+            raise NotImplementedError("jtorch: as_strided of a view with another dtype than "
+                                      "its base (real, imag, view(dtype))")
+        input = input._root
     return OPS["torch._as_strided_op"](input, as_ints(size), as_ints(stride),
-                                       None if storage_offset is None else as_int(storage_offset))
+                                       as_int(storage_offset))
 
 
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
@@ -512,7 +518,7 @@ def _shape_inplace(name):
         result = getattr(self, name)(*args, **kwargs)
         if self._requires_grad or result.grad_fn is not None:
             _rebase(self, result)
-        self._set_value(result._value, resize=True, source=result)
+        _alias.take_layout(self, result)
         return self
     fn.__name__ = fn.__qualname__ = name + "_"
     setattr(Tensor, name + "_", fn)

@@ -226,12 +226,6 @@ HOOKS = {
 }
 
 
-# detach() shares storage with its source: views and aliasing are issue 4
-NOT_YET = {"detach_shares_data"}
-
-
 @pytest.mark.parametrize("name", list(HOOKS))
-def test_hooks(name, request):
-    if name in NOT_YET:
-        request.applymarker(pytest.mark.xfail(reason="aliasing (issue 4)", strict=True))
+def test_hooks(name):
     check(lambda torch: HOOKS[name](torch, leaf(torch, X)))
