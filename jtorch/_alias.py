@@ -293,6 +293,14 @@ def make_alias(source, result, *, is_view: bool, share_version: bool):
 
 # -- reading ----------------------------------------------------------------------------------
 
+def _extras_array(info):
+    # the ints of the chain's steps as one traced argument, for the recorded read/write ops
+    return jnp.asarray(info.all_extras, dtype=jnp.int64) if info.all_extras else _NO_EXTRAS
+
+
+_NO_EXTRAS = jnp.zeros((0,), jnp.int64)
+
+
 def refresh(t):
     """Recompute a stale alias's `_value` from its root (and, for a view in a graph, its
     grad_fn: torch's regenerated AsStridedBackward)."""
@@ -303,7 +311,7 @@ def refresh(t):
         enabled, inference = _GRAD.enabled, _GRAD.inference
         _GRAD.enabled, _GRAD.inference = True, False
         try:
-            r = OPS["torch._read_view"](root, info.chain, *info.all_extras)
+            r = OPS["torch._read_view"](root, info.chain, _extras_array(info))
         finally:
             _GRAD.enabled, _GRAD.inference = enabled, inference
         value = r._value
@@ -409,7 +417,8 @@ def write_with_grad(t, value, result):
     """An in-place write into a view whose root is (or joins) an autograd graph: the root
     becomes the output of a CopySlices-like node over its old self and `result`, and the
     view's grad_fn follows from the root (torch's AsStridedBackward)."""
-    from ._ops.registry import OPS
+    from ._ops import registry
+    OPS = registry.OPS
     info, root = t._view, t._root
     if root.grad_fn is None and root._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
@@ -417,15 +426,18 @@ def write_with_grad(t, value, result):
     check_overlap(t)
     if result._value is not value:
         result = OPS["torch._to_copy"](result, value.dtype)
-    new_root = OPS["torch._write_view"](root, result, info.chain, *info.all_extras)
+    new_root = OPS["torch._write_view"](root, result, info.chain, _extras_array(info))
     _invalidate(root, None)
     _store_root(root, new_root._value)
     if new_root.grad_fn is not None:
         root.grad_fn = new_root.grad_fn
         root._output_nr = 0
         root._requires_grad = True
-    refresh(t)
     _bump(t)
+    for node in (new_root.grad_fn, result.grad_fn):
+        if node is not None:
+            registry.resave(node, t._vc)
+    refresh(t)
 
 
 # -- storage identity ---------------------------------------------------------------------------

@@ -269,16 +269,22 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
                                "operation.")
         _alias.write_with_grad(self, new, result)
         return self
-    if self._requires_grad or result.grad_fn is not None:
-        _rebase(self, result)
+    node = _rebase(self, result) if self._requires_grad or result.grad_fn is not None else None
     self._set_value(new, source=result)
+    if node is not None:
+        resave(node, self._vc)
     return self
 
 
-def _rebase(self: Tensor, result: Tensor) -> None:
-    """Autograd for an in-place op: `self` becomes the output of the op's node."""
+def resave(node, vc):
+    """Autograd's hook: what `node` saved of the tensor with version counter `vc` stays
+    valid after the in-place write that produced it. Replaced by jtorch.autograd."""
+
+
+def _rebase(self: Tensor, result: Tensor):
+    """Autograd for an in-place op: `self` becomes the output of the op's node (returned)."""
     if not _GRAD.enabled:
-        return      # torch: an update under no_grad is not part of any graph
+        return None     # torch: an update under no_grad is not part of any graph
     if self.grad_fn is None and self._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
@@ -288,10 +294,11 @@ def _rebase(self: Tensor, result: Tensor) -> None:
             # in it with a zero gradient
             result = OPS["torch.mul"](self, 0)
         else:
-            return
+            return None
     self.grad_fn = result.grad_fn
     self._output_nr = result._output_nr
     self._requires_grad = True
+    return result.grad_fn
 
 
 def register(name: str | None = None, *, namespace: str = "torch", method: bool | str = True,

@@ -17,3 +17,4 @@ from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck
 
 # ops record their graph nodes from now on
 _registry.record = graph.record
+_registry.resave = graph.resave

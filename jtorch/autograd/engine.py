@@ -16,6 +16,7 @@ forward chain, only what each op's derivative needs.
 from __future__ import annotations
 
 import heapq
+import re
 import weakref
 
 import jax
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 from .._tensor import Tensor
 from .graph import Node, RemovableHandle, _HookDict, attach, edge_of
 from .grad_mode import STATE
+from . import replay
 from .replay import (STATS, _TRACE_ERRORS, _Unhashable, _call, _free, _refill,  # noqa: F401
                      _replay_op, _used_inputs)
 
@@ -267,6 +269,50 @@ class _Keep:
         return e in self.targets or e[0] in self.useful
 
 
+# ops whose derivative torch computes from their result, so that it saves no input: an input
+# modified in place after them is no error in torch
+_SAVES_RESULT = frozenset(
+    "torch." + n for n in ("exp", "exp2", "expm1", "tanh", "sigmoid", "sqrt", "rsqrt",
+                           "reciprocal", "special.expit", "special.exp2", "special.expm1",
+                           "softmax", "log_softmax", "special.softmax", "special.log_softmax",
+                           "nn.functional.relu", "nn.functional.softmax",
+                           "nn.functional.log_softmax", "nn.functional.sigmoid",
+                           "nn.functional.tanh", "matrix_exp", "linalg.matrix_exp"))
+
+
+def _check_versions(nodes):
+    """torch's error for a tensor a node saved that was modified in place since. The node's
+    arrays are the values from before, so jtorch could go on; it raises where torch does:
+    when the node's derivative reads that input (found from the vjp's jaxpr)."""
+    for node in nodes:
+        versions = node.versions
+        if not versions:
+            continue
+        for i, entry in enumerate(versions):
+            if entry is None or entry[0][0] == entry[1]:
+                continue
+            if getattr(node.op, "name", None) in _SAVES_RESULT:
+                continue
+            diff = tuple(k for k, e in enumerate(node.edges) if e is not None)
+            if diff and replay.reads_inputs(node, diff, (i,)):
+                raise RuntimeError(_version_message(node, entry))
+
+
+def _version_message(node, entry):
+    vc, saved, ref = entry
+    t = ref()
+    what = ""
+    if t is not None:
+        what = f"[{t.type()} {list(t.shape)}]"
+        if t.grad_fn is not None:
+            name = re.sub(r"Backward\d*$", "", t.grad_fn.name())
+            what += f", which is output {t._output_nr} of {name},"
+    return ("one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: {what} is at version {vc[0]}; expected version {saved} instead. "
+            "Hint: enable anomaly detection to find the operation that failed to compute its "
+            "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
 def _dependencies(starts, targets):
     """For every node reachable from `starts`: how many followed edges lead into it."""
     seen = set(starts)
@@ -276,6 +322,7 @@ def _dependencies(starts, targets):
             if e is not None and isinstance(e[0], Node) and e[0] not in seen:
                 seen.add(e[0])
                 stack.append(e[0])
+    _check_versions(seen)
     useful = None
     if targets is not None:
         useful = set()

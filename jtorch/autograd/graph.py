@@ -65,7 +65,7 @@ class Node:
     (leaving their shapes and dtypes, `freed`)."""
 
     __slots__ = ("op", "key", "arrays", "edges", "seq", "n_outputs", "tensor_hooks",
-                 "retains", "metadata", "freed", "__weakref__")
+                 "retains", "metadata", "freed", "versions", "__weakref__")
     custom = False      # a node whose backward is Python code (autograd.Function)
 
     def __init__(self, op, key, arrays, edges, n_outputs):
@@ -79,6 +79,7 @@ class Node:
         self.retains = None         # output_nr -> weakref of the tensor that retains its grad
         self.metadata = {}
         self.freed = False      # backward dropped the saved arrays (only shapes are left)
+        self.versions = None    # per input tensor: [version counter, version saved, weakref]
         NODES_ALIVE[0] += 1
 
     def __del__(self):
@@ -239,6 +240,23 @@ def count_outputs(result) -> int:
     return 0
 
 
+def _saved_version(t):
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return [vc, vc[0], weakref.ref(t)]
+
+
+def resave(node, vc) -> None:
+    """The node's inputs that share `vc` are saved at its current version (an in-place op's
+    own write does not invalidate what its node saved: the arrays are the values before)."""
+    versions = getattr(node, "versions", None)
+    if versions:
+        for entry in versions:
+            if entry is not None and entry[0] is vc:
+                entry[1] = vc[0]
+
+
 def record(op, key, kernel, arrays, tensors, result):
     """The registry's autograd hook: called when some input tensor requires grad."""
     if not STATE.enabled:
@@ -250,5 +268,6 @@ def record(op, key, kernel, arrays, tensors, result):
                                "autograd.")
     edges = tuple([edge_of(t) for t in tensors])
     node = Node(op, key, arrays, edges, count_outputs(result))
+    node.versions = [None if t is None else _saved_version(t) for t in tensors]
     differentiable = op.differentiable
     attach(node, result, differentiable if type(differentiable) is tuple else None)

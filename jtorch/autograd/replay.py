@@ -120,9 +120,20 @@ def _refill(node, diff):
     return [jnp.zeros(a.shape, a.dtype) if type(a) is _Freed else a for a in node.arrays]
 
 
-def _vjp_reads_values(node, diff) -> bool:
+def reads_inputs(node, diff, positions) -> bool:
+    """Whether the node's derivative (with respect to the inputs at `diff`) reads the values
+    of the inputs at `positions`."""
+    saved = list(node.arrays)
+    for i in positions:
+        a = saved[i]
+        if isinstance(a, jax.Array):
+            saved[i] = _Freed(a.shape, a.dtype)
+    return _vjp_reads_values(node, diff, saved)
+
+
+def _vjp_reads_values(node, diff, saved=None) -> bool:
     fn = _op_function(node.op, node.key, eager=False)
-    saved = node.arrays
+    saved = node.arrays if saved is None else saved
     positions = [i for i, a in enumerate(saved) if type(a) is _Freed]
 
     def probe(*abstract):
@@ -142,11 +153,27 @@ def _vjp_reads_values(node, diff) -> bool:
                                         for i in positions]).jaxpr
     except Exception:   # noqa: BLE001 - cannot tell: assume it reads them, as most ops do
         return True
-    derived = set(jaxpr.invars)
+    return any(_derived(jaxpr, [True] * len(jaxpr.invars)))
+
+
+def _derived(jaxpr, inputs):
+    """Which outputs of `jaxpr` depend on the inputs flagged in `inputs` (looking inside
+    nested jit calls, so that one kernel's other outputs do not count)."""
+    def is_var(v):
+        return type(v).__name__ == "Var"
+    derived = {v for v, flag in zip(jaxpr.invars, inputs) if flag}
     for eqn in jaxpr.eqns:
-        if any(type(v).__name__ == "Var" and v in derived for v in eqn.invars):
+        flags = [is_var(v) and v in derived for v in eqn.invars]
+        if not any(flags):
+            continue
+        inner = eqn.params.get("jaxpr")
+        inner = getattr(inner, "jaxpr", inner)
+        if inner is not None and hasattr(inner, "invars") and \
+                len(inner.invars) == len(eqn.invars) and len(inner.outvars) == len(eqn.outvars):
+            derived.update(v for v, m in zip(eqn.outvars, _derived(inner, flags)) if m)
+        else:
             derived.update(eqn.outvars)
-    return any(type(v).__name__ == "Var" and v in derived for v in jaxpr.outvars)
+    return [is_var(v) and v in derived for v in jaxpr.outvars]
 
 
 class _Unhashable:
