@@ -94,44 +94,63 @@ class Chain:
 
 def apply_chain(chain: Chain, array, extras):
     """The view's array from its root's."""
+    return _apply_steps(chain.steps, array, extras)
+
+
+def _apply_steps(steps, array, extras):
     extras = iter(extras)
-    for op, key, n, index in chain.steps:
+    for op, key, n, index in steps:
         array = op.kernel(key)(array, *[next(extras) for _ in range(n)])
         if index is not None:
             array = array[index]
     return array
 
 
-def _update(step, parent, child, extras):
-    """`parent` with the elements that step shows replaced by `child`."""
-    op, key, n, index = step
-    inverse = getattr(op, "view_inverse", None)
-    if inverse is not None:
-        return inverse(parent, child)
-    # a pure data movement: run it on the parent's flat positions to learn where each child
-    # element lives, then scatter there
+def _scatter(steps, parent, child, extras):
+    """`parent` with the elements that `steps` (pure data movements) show replaced by
+    `child`: the steps run on the parent's flat positions to learn where each child element
+    lives, then one scatter puts it there (elements shown twice, by expand, get one of the
+    writes, as in torch)."""
+    if len(steps) == 1 and getattr(steps[0][0], "view_reshape", False):
+        return child.reshape(parent.shape).astype(parent.dtype)
     positions = jnp.arange(parent.size, dtype=jnp.int32 if parent.size < 2 ** 31
                            else jnp.int64).reshape(parent.shape)
-    positions = op.kernel(key)(positions, *extras)
-    if index is not None:
-        positions = positions[index]
+    positions = _apply_steps(steps, positions, extras)
+    unique = not any(getattr(op, "view_may_overlap", False) for op, _, _, _ in steps)
     flat = parent.reshape(-1).at[positions.reshape(-1)].set(
-        child.reshape(-1).astype(parent.dtype), unique_indices=True)
+        child.reshape(-1).astype(parent.dtype), unique_indices=unique)
     return flat.reshape(parent.shape)
+
+
+def _reinterprets(step) -> bool:
+    op = step[0]
+    return getattr(op, "view_inverse", None) is not None and not getattr(op, "view_reshape",
+                                                                        False)
 
 
 def _write_chain_fn(chain: Chain):
     """fn(root, value, *extras): the root's array after `value` is written through the view
-    that `chain` describes (each step's parent recomputed, then updated innermost first)."""
-    offsets = list(itertools.accumulate([0] + [s[2] for s in chain.steps]))
+    that `chain` describes, innermost first: a step that reinterprets data (real, imag,
+    view_as_real) is undone by its inverse, each run of data movements by one scatter."""
+    steps = chain.steps
+    offsets = list(itertools.accumulate([0] + [s[2] for s in steps]))
 
     def fn(root, value, *extras):
-        arrays = [root]
-        for k, (op, key, n, index) in enumerate(chain.steps[:-1]):
-            out = op.kernel(key)(arrays[-1], *extras[offsets[k]:offsets[k + 1]])
-            arrays.append(out if index is None else out[index])
-        for k in range(len(chain.steps) - 1, -1, -1):
-            value = _update(chain.steps[k], arrays[k], value, extras[offsets[k]:offsets[k + 1]])
+        arrays = [root]     # what each step sees (unused ones are dropped by XLA)
+        for k in range(len(steps) - 1):
+            arrays.append(_apply_steps(steps[k:k + 1], arrays[-1],
+                                       extras[offsets[k]:offsets[k + 1]]))
+        k = len(steps)
+        while k > 0:
+            if _reinterprets(steps[k - 1]):
+                value = steps[k - 1][0].view_inverse(arrays[k - 1], value)
+                k -= 1
+                continue
+            j = k - 1
+            while j > 0 and not _reinterprets(steps[j - 1]):
+                j -= 1
+            value = _scatter(steps[j:k], arrays[j], value, extras[offsets[j]:offsets[k]])
+            k = j
         return value
     return fn
 
@@ -341,7 +360,7 @@ def _invalidate(root, keep):
     refs[:] = live
 
 
-def _exclusive(t) -> bool:
+def exclusive(t) -> bool:
     """Whether t's array is a buffer only t holds, made by one of our write kernels: then
     a write may reuse it in place (jax buffer donation) instead of copying the base."""
     value = t.__dict__.get("_value")
@@ -357,8 +376,9 @@ def _store_root(root, value, owned=False):
     root._owns = id(value) if owned else 0
 
 
-def write(t, value, *, resize: bool = False):
-    """Replace t's data with `value` (an in-place op's result): every alias sees it."""
+def write(t, value, *, resize: bool = False, owned: bool = False):
+    """Replace t's data with `value` (an in-place op's result): every alias sees it.
+    `owned`: value is a fresh buffer only t will hold (later writes may reuse it)."""
     info = t._view
     if info is None:
         if value.shape != t._value.shape:
@@ -367,7 +387,7 @@ def write(t, value, *, resize: bool = False):
                                    f"be written into tensor of shape {list(t._value.shape)}")
             reroot(t)
         _invalidate(t, None)
-        _store_root(t, value)
+        _store_root(t, value, owned)
     else:
         if value.shape != t._value.shape:
             if not resize:
@@ -375,13 +395,12 @@ def write(t, value, *, resize: bool = False):
                                    f"be written into tensor of shape {list(t._value.shape)}")
             raise RuntimeError("jtorch: resizing a view (out= of another shape, resize_) is "
                                "not supported")
-        check_overlap(t)
         root = t._root
         if info.step is None and not info.chain.steps:
             new = value
             owned = False
         else:
-            donate = _exclusive(root)
+            donate = exclusive(root)
             new = writer(info.chain, donate)(root._value, value, *info.all_extras)
             owned = True
         _invalidate(root, t)
@@ -398,15 +417,20 @@ def _bump(t):
         vc[0] += 1
 
 
-def check_overlap(t):
-    """torch refuses in-place writes into a tensor where several elements share memory."""
-    if t._view is None or not _may_overlap(t._view):
+def check_overlap(t, name):
+    """torch refuses in-place ops (other than fills) on a tensor where several elements share
+    one memory location (a stride-0 dim)."""
+    if t._view is None or name in _FILLS or not _may_overlap(t._view):
         return
     shape, strides, _ = geometry(t)
     if any(st == 0 and n > 1 for n, st in zip(shape, strides)):
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the "
                            "tensor before performing the operation.")
+
+
+_FILLS = frozenset({"fill_", "zero_", "masked_fill_", "__setitem__", "index_put_",
+                    "index_fill_"})
 
 
 def _may_overlap(info):
@@ -423,7 +447,6 @@ def write_with_grad(t, value, result):
     if root.grad_fn is None and root._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    check_overlap(t)
     if result._value is not value:
         result = OPS["torch._to_copy"](result, value.dtype)
     new_root = OPS["torch._write_view"](root, result, info.chain, _extras_array(info))

@@ -5,7 +5,7 @@ from . import reduction, scan, sort  # noqa: F401
 from . import shape, indexing  # noqa: F401
 from . import matmul, linalg, fft  # noqa: F401
 from . import random, native  # noqa: F401
-from . import views  # noqa: F401
+from . import views, inplace  # noqa: F401
 from . import operators
 
 operators.bind()

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _alias, _dtype
+from .._grad_state import STATE as _GRAD
 from .._tensor import Tensor, cast_value
 from .registry import register, publish, write_inplace, _type_name, _TENSOR, _freeze
 
@@ -361,6 +362,7 @@ def _setitem(input, structure, value, i0=0, i1=0, i2=0, i3=0, i4=0, i5=0, i6=0, 
 
 
 _GET = _getitem._op
+_SET = _setitem._op
 _FAST: dict = {}    # (structure, default dtype) -> the op's kernel for it
 _FAST_KEYS: dict = {}   # (structure, default dtype) -> the registry key of that kernel
 
@@ -398,7 +400,33 @@ def __setitem__(self, index, value):
     structure, ints = basic_plan(shape, index)
     if structure is _NOT_BASIC:
         structure, ints = normalize(shape, index)
+    elif self._view is not None:
+        # into a view: write the indexed part as its own view (as torch's copy_ into
+        # self[index]), so that a view showing one element twice gets only that part written
+        part = self[index]
+        write_inplace(part, _setitem(part, (), value), "copy_")
+        return
+    elif self._view is None and _alias.exclusive(self) and _no_grad(self, value):
+        # x[i] = v in a loop: write into x's own buffer instead of copying it per write
+        kind = type(value)
+        if kind is Tensor or kind in _NUMBERS:
+            key = ((_TENSOR, _freeze(structure, [], []), _TENSOR) + (_TENSOR,) * len(ints), (),
+                   _dtype._default_dtype[0])
+            new = _SET.donating_kernel(key)(
+                self._value, value._value if kind is Tensor else value, *ints)
+            _alias.write(self, new, owned=True)
+            return
     write_inplace(self, _setitem(self, structure, value, *ints), "__setitem__")
+    if self._view is None:
+        self._owns = id(self._value)    # a fresh buffer from the kernel: later writes reuse it
+
+
+_NUMBERS = (int, float, bool, complex)
+
+
+def _no_grad(self, value):
+    return not _GRAD.enabled or not (self._requires_grad or (
+        isinstance(value, Tensor) and value._requires_grad))
 
 
 Tensor.__getitem__ = __getitem__

@@ -192,6 +192,15 @@ class _Op:
             _alias.make_view(self, key, arrays, args[0], result)
         return result
 
+    def donating_kernel(self, key):
+        """The kernel for `key` that may reuse its first argument's buffer for the result
+        (jax buffer donation): for in-place writes into a tensor nothing else holds."""
+        fn = self.kernels.get(("donating", key))
+        if fn is None:
+            fn = self.kernels[("donating", key)] = jax.jit(self._uncached(key),
+                                                           donate_argnums=(0,))
+        return fn
+
     def eager(self, key):
         """The op's function of its arrays for `key`, without jit (autograd's fallback for
         ops whose values decide shapes)."""
@@ -262,6 +271,8 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
                                f"desired output type {_type_name(self.dtype)}")
         new = cast_value(new, old.dtype)
     info = self._view
+    if info is not None:
+        _alias.check_overlap(self, name)
     if info is not None and info.differentiable and _GRAD.enabled and (
             self._requires_grad or result.grad_fn is not None or self._root._requires_grad):
         if self.grad_fn is None and self._requires_grad:

@@ -57,7 +57,11 @@ def _movedim(parent, source, destination):
     src = wrap_dims(tuple(source) if isinstance(source, (tuple, list)) else (source,), n)
     dst = wrap_dims(tuple(destination) if isinstance(destination, (tuple, list))
                     else (destination,), n)
-    return _permuted(parent, list(np.moveaxis(np.arange(n), src, dst)))
+    perm = [None] * n
+    for a, b in zip(src, dst):
+        perm[b] = a
+    rest = iter(d for d in range(n) if d not in src)
+    return _permuted(parent, [p if p is not None else next(rest) for p in perm])
 
 
 def _reshape_to(parent, shape):
