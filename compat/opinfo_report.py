@@ -3,11 +3,12 @@
     python compat/opinfo_report.py            # prints the counts and the failures
     python compat/opinfo_report.py --write    # also rewrites compat/opinfo_known_failures.txt
 
-    python compat/opinfo_report.py --only grad   # one sweep: forward, errors or grad
+    python compat/opinfo_report.py --only grad   # one sweep: forward, errors, grad or inplace
 
 Runs the same comparison as tests/test_opinfo.py (forward, float32 plus one integer or bool
-dtype, against torch 2.13 on the CPU), tests/test_opinfo_errors.py (error inputs) and
-tests/test_opinfo_grad.py (gradients, float32).
+dtype, against torch 2.13 on the CPU), tests/test_opinfo_errors.py (error inputs),
+tests/test_opinfo_grad.py (gradients, float32) and tests/test_opinfo_inplace.py (in-place
+variants, on a clone and through a view).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import torch  # noqa: E402
 from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
 
-from opinfo_harness import entry_id, run_entry, run_error_inputs, run_gradient_entry  # noqa: E402
+from opinfo_harness import (entry_id, run_entry, run_error_inputs, run_gradient_entry,  # noqa: E402
+                            run_inplace_entry)
 
 
 def sweep(entries, runner):
@@ -44,7 +46,11 @@ SWEEPS = {
     "grad": ("grad:", lambda: [op for op in op_db if op.supports_autograd
                                and torch.float32 in op.supported_dtypes("cpu")],
              run_gradient_entry, "float32 gradient-testable"),
+    "inplace": ("inplace:", lambda: [op for op in op_db if op.inplace_variant is not None
+                                     and torch.float32 in op.supported_dtypes("cpu")],
+                run_inplace_entry, "float32 entries with an in-place variant"),
 }
+SWEEP_PREFIXES = tuple(prefix[:-1] for prefix, *_ in SWEEPS.values() if prefix)
 
 
 def main():
@@ -99,7 +105,7 @@ def write(failures):
              "# See the failures with their messages: python compat/opinfo_report.py"]
     for prefix, failed in failures.items():
         kept += [f"{prefix}{n}  # {why}" for n, why in failed.items()]
-    lines += sorted(kept, key=lambda ln: (ln.count(":") and ln.split(":")[0] in ("errors", "grad"),
+    lines += sorted(kept, key=lambda ln: (ln.count(":") and ln.split(":")[0] in SWEEP_PREFIXES,
                                           ln))
     path.write_text("\n".join(lines) + "\n")
 

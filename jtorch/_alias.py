@@ -437,6 +437,33 @@ def _may_overlap(info):
     return any(getattr(op, "view_may_overlap", False) for op, _, _, _ in info.chain.steps)
 
 
+# views that torch's autograd cannot rebase: outputs of ops that return several views
+_MULTI_OUTPUT = {"torch.unbind": "Unbind", "torch._split_op": "Split", "torch.chunk": "Split",
+                 "torch._split_with_sizes_op": "SplitWithSizes",
+                 "torch._tensor_split_op": "TensorSplit"}
+
+
+def check_view_write(t, result):
+    """torch's refusals of an in-place write into a view under grad mode."""
+    info, root = t._view, t._root
+    if not (root._requires_grad or result.grad_fn is not None):
+        return
+    if not info.differentiable:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           "with grad mode enabled. Given that this use case is ambiguous and "
+                           "error-prone, it is forbidden. You can clarify your code by moving "
+                           "both the view and the inplace either both inside the no_grad block "
+                           "(if you don't want the inplace to be tracked) or both outside (if "
+                           "you want the inplace to be tracked).")
+    for op, _, _, index in info.chain.steps:
+        if index is not None and op.name in _MULTI_OUTPUT:
+            raise RuntimeError(
+                f"Output {index} of {_MULTI_OUTPUT[op.name]}Backward0 is a view and is being "
+                "modified inplace. This view is the output of a function that returns multiple "
+                "views. Such functions do not allow the output views to be modified inplace. "
+                "You should replace the inplace operation by an out-of-place one.")
+
+
 def write_with_grad(t, value, result):
     """An in-place write into a view whose root is (or joins) an autograd graph: the root
     becomes the output of a CopySlices-like node over its old self and `result`, and the

@@ -4,10 +4,13 @@ Shared by tests/test_opinfo.py and compat/opinfo_report.py. Needs torch and expe
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import types
 
 import numpy as np
 import torch
+from torch.testing._internal.common_utils import SEED, set_rng_seed
 
 import jtorch
 
@@ -284,4 +287,144 @@ def run_gradient_entry(op) -> int:
             except AssertionError as err:
                 raise AssertionError(f"sample {i}: {err}") from None
         compared += 1
+    return compared
+
+
+MAX_INPLACE_SAMPLES = 4    # per dtype; the view check runs on the first of each dtype only
+
+
+def _jtorch_twin(func):
+    """jtorch's function of the same module path and name as a torch function, or None."""
+    module = getattr(func, "__module__", None) or ""
+    if module != "torch" and not module.startswith("torch."):
+        return None
+    target = jtorch
+    for part in module.split(".")[1:] + [func.__name__]:
+        target = getattr(target, part, None)
+    return target
+
+
+def resolve_inplace(op):
+    """(name, the jtorch callable) for an entry's in-place variant, or raise AssertionError.
+
+    torch gives the variant as an unbound `Tensor.NAME_` (called here as the method NAME_),
+    a lambda from its test suite over `torch.nn.functional` (its `torch` global rebound to
+    jtorch), or a torch function, possibly in a `functools.partial` (jtorch's function of
+    the same name, same bound arguments)."""
+    variant = op.inplace_variant
+    name = getattr(variant, "__name__", None)
+    if isinstance(variant, types.FunctionType) and (
+            name == "<lambda>" or "torch.testing" in (variant.__module__ or "")):
+        return f"{entry_id(op)} (in place)", _rebind(variant)
+    if type(variant).__name__ in ("method_descriptor", "wrapper_descriptor"):
+        return name, lambda x, *a, **k: getattr(x, name)(*a, **k)
+    func = variant.func if isinstance(variant, functools.partial) else variant
+    twin = _jtorch_twin(func)
+    if twin is None:
+        raise AssertionError(f"cannot resolve the in-place variant {variant!r} in jtorch")
+    if isinstance(variant, functools.partial):
+        return (f"{func.__name__}(**{variant.keywords})",
+                functools.partial(twin, *variant.args, **variant.keywords))
+    return func.__name__, twin
+
+
+def _inplace_call(fn, x, args, kwargs, where):
+    """fn(x, *args, **kwargs), an exception re-raised as AssertionError naming `where`."""
+    try:
+        return fn(x, *args, **kwargs)
+    except Exception as e:
+        raise AssertionError(f"{where}: {type(e).__name__}: {e}") from e
+
+
+def _expect_same_error(fn, x, args, kwargs, error, where):
+    """torch raised `error` on this sample: jtorch must raise an exception of its class."""
+    try:
+        fn(x, *args, **kwargs)
+    except type(error):
+        return
+    except Exception as e:
+        raise AssertionError(f"{where}: torch raises {type(error).__name__} "
+                             f"({str(error).splitlines()[0][:80]}), jtorch raised "
+                             f"{type(e).__name__}: {e}") from None
+    raise AssertionError(f"{where}: torch raises {type(error).__name__} "
+                         f"({str(error).splitlines()[0][:80]}), jtorch raised nothing")
+
+
+def _compare_inplace(t_x, t_out, j_x, j_out, values, where):
+    if t_out is t_x and j_out is not j_x:
+        raise AssertionError(f"{where}: returned a new tensor, not self")
+    try:
+        compare(t_x, j_x, "self", values=values)
+        if t_out is not t_x:
+            compare(t_out, j_out, values=values)
+    except AssertionError as e:
+        raise AssertionError(f"{where}: {e}") from None
+
+
+def _inplace_through_view(op, fn, sample, dtype, values, where):
+    """The in-place op on `base[1]` of a zero `base` of shape (2, *S): the view and the
+    whole base, torch's against jtorch's. base[0] is compared by value even for random ops:
+    a write through the view must not reach it."""
+    where = f"{where} through a view"
+    shape = tuple(sample.input.shape)
+    t_base = torch.zeros((2, *shape), dtype=dtype)
+    t_base[1].copy_(sample.input)
+    t_view = t_base[1]
+    j_base = jtorch.zeros((2, *shape), dtype=to_jtorch(dtype))
+    j_base[1].copy_(to_jtorch(sample.input))
+    j_view = j_base[1]
+    args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
+    try:
+        t_out = op.inplace_variant(t_view, *sample.args, **sample.kwargs)
+    except Exception as error:
+        _expect_same_error(fn, j_view, args, kwargs, error, where)
+        return
+    j_out = _inplace_call(fn, j_view, args, kwargs, where)
+    _compare_inplace(t_view, t_out, j_view, j_out, values, where)
+    try:
+        compare(t_base[0], j_base[0], "base[0]")
+        compare(t_base, j_base, "base", values=values)
+    except AssertionError as e:
+        raise AssertionError(f"{where}: {e}") from None
+
+
+def _first_samples(op, dtype, count):
+    """The first `count` of the entry's samples. `op.sample_inputs` wraps them in torch's
+    TrackedInputIter, whose inspect.stack() costs about 0.1 s a call with torch and jax
+    loaded (over a third of this sweep's time); the generator itself, seeded with torch's
+    default test seed as that wrapper seeds it outside torch's test runner, gives the same
+    samples."""
+    set_rng_seed(SEED)
+    return list(itertools.islice(op.sample_inputs_func(op, "cpu", dtype, False), count))
+
+
+def run_inplace_entry(op) -> int:
+    """The entry's in-place variant on a clone of each sample's input, torch's against
+    jtorch's: the result must be self, with torch's values, dtype and shape. Where torch
+    refuses a sample (a cast or a broadcast of self) jtorch must raise the same class. The
+    first sample of each dtype also runs on a view of a larger base. Returns how many
+    samples were compared."""
+    name, fn = resolve_inplace(op)
+    values = not any(m in op.name for m in RANDOM_MARKERS)
+    random_sample = RANDOM_SAMPLES.get(op.name, lambda s: False)
+    compared = 0
+    for dtype in sweep_dtypes(op):
+        viewed = False
+        for i, sample in enumerate(_first_samples(op, dtype, MAX_INPLACE_SAMPLES)):
+            where = f"{name} {_dtype_name(dtype)} sample {i}"
+            sample_values = values and not random_sample(sample)
+            j_x = to_jtorch(sample.input)
+            args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
+            t_x = sample.input.clone()
+            try:
+                t_out = op.inplace_variant(t_x, *sample.args, **sample.kwargs)
+            except Exception as error:
+                _expect_same_error(fn, j_x, args, kwargs, error, where)
+                continue
+            j_out = _inplace_call(fn, j_x, args, kwargs, where)
+            _compare_inplace(t_x, t_out, j_x, j_out, sample_values, where)
+            compared += 1
+            if not viewed and isinstance(sample.input, torch.Tensor):
+                viewed = True
+                _inplace_through_view(op, fn, sample, dtype, sample_values, where)
     return compared

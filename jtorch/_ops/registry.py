@@ -178,7 +178,12 @@ class _Op:
         if self.check is not None:
             it = iter(arrays)
             self.check(*[_thaw(k, it) for k in key[0]], **{n: _thaw(k, it) for n, k in key[1]})
-        out = fn(*arrays)
+        try:
+            out = fn(*arrays)
+        except TypeError as e:
+            if "incompatible shapes for broadcasting" not in str(e):
+                raise
+            _broadcast_error(arrays, e)
         result = Tensor._wrap(out) if type(out) is _ARRAY else _wrap(out)
         if self.returns is not None and type(result) is tuple:
             # overloads such as max(x) / max(x, dim) return a tensor or a named tuple
@@ -216,6 +221,13 @@ class _Op:
 
     def __repr__(self):
         return f"<jtorch op {self.name}>"
+
+
+def _broadcast_error(arrays, error):
+    """torch's RuntimeError for operands that do not broadcast (jax raises TypeError)."""
+    from .shape_join import _broadcast
+    _broadcast([a.shape for a in arrays if hasattr(a, "shape")], tensor_error=True)
+    raise RuntimeError(str(error)) from None
 
 
 def _public(op: _Op, name: str, doc: str | None) -> Callable:
@@ -273,6 +285,8 @@ def write_inplace(self: Tensor, result: Tensor, name: str) -> Tensor:
     info = self._view
     if info is not None:
         _alias.check_overlap(self, name)
+        if _GRAD.enabled and info.is_view:
+            _alias.check_view_write(self, result)
     if info is not None and info.differentiable and _GRAD.enabled and (
             self._requires_grad or result.grad_fn is not None or self._root._requires_grad):
         if self.grad_fn is None and self._requires_grad:

@@ -390,7 +390,7 @@ def _write_view(root, value, chain, extras):
 
 
 OPS["torch._read_view"].grad_fn_name = "AsStridedBackward0"
-OPS["torch._write_view"].grad_fn_name = "CopySlices"
+OPS["torch._write_view"].grad_fn_name = "torch::autograd::CopySlices"
 
 
 # -- Tensor metadata ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .graph import Node, RemovableHandle, _HookDict, attach, edge_of
+from .graph import SAVES_RESULT, Node, RemovableHandle, _HookDict, attach, edge_of
 from .grad_mode import STATE
 from . import replay
 from .replay import (STATS, _TRACE_ERRORS, _Unhashable, _call, _free, _refill,  # noqa: F401
@@ -269,17 +269,6 @@ class _Keep:
         return e in self.targets or e[0] in self.useful
 
 
-# ops whose derivative torch computes from their result, so that it saves no input: an input
-# modified in place after them is no error in torch
-_SAVES_RESULT = frozenset(
-    "torch." + n for n in ("exp", "exp2", "expm1", "tanh", "sigmoid", "sqrt", "rsqrt",
-                           "reciprocal", "special.expit", "special.exp2", "special.expm1",
-                           "softmax", "log_softmax", "special.softmax", "special.log_softmax",
-                           "nn.functional.relu", "nn.functional.softmax",
-                           "nn.functional.log_softmax", "nn.functional.sigmoid",
-                           "nn.functional.tanh", "matrix_exp", "linalg.matrix_exp"))
-
-
 def _check_versions(nodes):
     """torch's error for a tensor a node saved that was modified in place since. The node's
     arrays are the values from before, so jtorch could go on; it raises where torch does:
@@ -291,22 +280,25 @@ def _check_versions(nodes):
         for i, entry in enumerate(versions):
             if entry is None or entry[0][0] == entry[1]:
                 continue
-            if getattr(node.op, "name", None) in _SAVES_RESULT:
+            if i >= len(node.arrays):       # the result, which this op saved
+                raise RuntimeError(_version_message(node, entry, output=True))
+            if getattr(node.op, "name", None) in SAVES_RESULT:
                 continue
             diff = tuple(k for k, e in enumerate(node.edges) if e is not None)
             if diff and replay.reads_inputs(node, diff, (i,)):
                 raise RuntimeError(_version_message(node, entry))
 
 
-def _version_message(node, entry):
+def _version_message(node, entry, output=False):
     vc, saved, ref = entry
     t = ref()
     what = ""
     if t is not None:
         what = f"[{t.type()} {list(t.shape)}]"
-        if t.grad_fn is not None:
-            name = re.sub(r"Backward\d*$", "", t.grad_fn.name())
-            what += f", which is output {t._output_nr} of {name},"
+        fn, nr = (node, 0) if output else (t.grad_fn, t._output_nr)
+        if fn is not None:
+            name = re.sub(r"Backward\d*$", "", fn.name())
+            what += f", which is output {nr} of {name},"
     return ("one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: {what} is at version {vc[0]}; expected version {saved} instead. "
             "Hint: enable anomaly detection to find the operation that failed to compute its "

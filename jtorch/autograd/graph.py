@@ -95,7 +95,7 @@ class Node:
         return getattr(self.op, "grad_fn_name", None) or _camel(self.op.name) + "Backward0"
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {hex(id(self))}>"
 
     @property
     def next_functions(self):
@@ -240,6 +240,17 @@ def count_outputs(result) -> int:
     return 0
 
 
+# ops whose derivative torch computes from their result and not their input: torch saves the
+# result (modifying it in place breaks their backward; modifying the input does not)
+SAVES_RESULT = frozenset(
+    "torch." + n for n in ("exp", "exp2", "expm1", "tanh", "sigmoid", "sqrt", "rsqrt",
+                           "reciprocal", "special.expit", "special.exp2", "special.expm1",
+                           "softmax", "log_softmax", "special.softmax", "special.log_softmax",
+                           "nn.functional.relu", "nn.functional.softmax",
+                           "nn.functional.log_softmax", "nn.functional.sigmoid",
+                           "nn.functional.tanh", "matrix_exp", "linalg.matrix_exp"))
+
+
 def _saved_version(t):
     vc = t._vc
     if vc is None:
@@ -269,5 +280,7 @@ def record(op, key, kernel, arrays, tensors, result):
     edges = tuple([edge_of(t) for t in tensors])
     node = Node(op, key, arrays, edges, count_outputs(result))
     node.versions = [None if t is None else _saved_version(t) for t in tensors]
+    if type(result) is Tensor and getattr(op, "name", None) in SAVES_RESULT:
+        node.versions.append(_saved_version(result))
     differentiable = op.differentiable
     attach(node, result, differentiable if type(differentiable) is tuple else None)
