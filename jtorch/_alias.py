@@ -83,9 +83,11 @@ class Chain:
 
     def __init__(self, steps):
         self.steps = steps      # ((op, key, number of extra ints, output index or None), ...)
-        self._hash = hash(steps)
+        self._hash = None
 
     def __hash__(self):
+        if self._hash is None:      # on first use as a cache key: most views never need it
+            self._hash = hash(self.steps)
         return self._hash
 
     def __eq__(self, other):
@@ -177,25 +179,38 @@ def writer(chain: Chain, donate: bool):
 class ViewInfo:
     """How an alias sees its root: the chain of view steps, and torch's view metadata."""
 
-    __slots__ = ("parent", "step", "extras", "shape", "chain", "all_extras", "differentiable",
-                 "is_view", "geometry_cache", "as_strided")
+    __slots__ = ("parent", "step", "extras", "shape", "differentiable", "is_view",
+                 "geometry_cache", "_chain", "_all_extras")
 
     def __init__(self, parent, step, extras, shape, differentiable, is_view=True):
         self.parent = parent        # the ViewInfo of the tensor this one was taken from
         self.step = step            # (op, key, n extras, output index), None for detach()
         self.extras = extras        # the ints the step takes as traced scalars
         self.shape = shape
-        steps = parent.chain.steps if parent is not None else ()
-        extras_before = parent.all_extras if parent is not None else ()
-        if step is not None:
-            steps = steps + (step,)
-            extras_before = extras_before + extras
-        self.chain = Chain(steps)
-        self.all_extras = extras_before
         self.differentiable = differentiable    # its grad_fn follows the root's
         self.is_view = is_view      # torch's _is_view(): False for detach() and .data
         self.geometry_cache = None
-        self.as_strided = False
+        self._chain = None
+
+    @property
+    def chain(self) -> Chain:
+        """All steps from the root (built on first use: most views are never written)."""
+        if self._chain is None:
+            parent = self.parent
+            steps = parent.chain.steps if parent is not None else ()
+            extras = parent.all_extras if parent is not None else ()
+            if self.step is not None:
+                steps = steps + (self.step,)
+                extras = extras + self.extras
+            self._chain = Chain(steps)
+            self._all_extras = extras
+        return self._chain
+
+    @property
+    def all_extras(self) -> tuple:
+        """The ints of all the chain's steps, in order."""
+        self.chain
+        return self._all_extras
 
 
 def geometry(t) -> tuple:
@@ -270,9 +285,7 @@ def make_view(op, key, arrays, source, result):
     for e in extras:
         if type(e) is not int:
             return      # an index given as an array: not a view
-    try:
-        hash(key)
-    except TypeError:
+    if key not in op.kernels:
         return      # an op called with unhashable arguments runs without a cached kernel
     n = len(extras)
     root = source._root if source._view is not None else source
@@ -285,10 +298,10 @@ def make_view(op, key, arrays, source, result):
             return
     differentiable = _GRAD.enabled and (parent is None or parent.differentiable)
     vc = _version_of(source)
-    if type(result) is tuple or type(result) is list or hasattr(result, "_fields"):
+    if isinstance(result, (tuple, list)):
         outputs = [(i, r) for i, r in enumerate(result)]
     else:
-        outputs = [(None, result)]
+        outputs = ((None, result),)
     for index, r in outputs:
         info = ViewInfo(parent, (op, key, n, index), extras, r._value.shape, differentiable)
         if known is not None:
