@@ -582,3 +582,42 @@ def share_storage(t, other):
     value = other._value
     _become_alias(t, root, info)
     t._value = value
+
+
+def _storage_range(t):
+    """(root, first, last element) of the storage t covers."""
+    shape, strides, offset = geometry(t)
+    last = offset + sum((n - 1) * st for n, st in zip(shape, strides) if n > 0)
+    return (t._root if t._view is not None else t), offset, last
+
+
+def check_out_overlap(out, inputs):
+    """torch's error for an out= tensor that shares memory with an input of ops that read
+    their inputs while writing (cat, gather, index_select ...)."""
+    from ._tensor import Tensor
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    found = []
+
+    def collect(v):
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, (tuple, list)):
+            for item in v:
+                collect(item)
+        elif isinstance(v, dict):
+            for item in v.values():
+                collect(item)
+    collect(inputs)
+    for o in outs:
+        if not isinstance(o, Tensor):
+            continue
+        root, first, last = _storage_range(o)
+        for t in found:
+            other, a, b = _storage_range(t)
+            same = t is o or (other is root and (a, b) == (first, last))
+            if same or (other is root and o._value.size and t._value.size and a <= last
+                        and first <= b):
+                raise RuntimeError("unsupported operation: some elements of the input tensor "
+                                   "and the written-to tensor refer to a single memory "
+                                   "location. Please clone() the tensor before performing the "
+                                   "operation.")

@@ -32,9 +32,23 @@ def entry_id(op) -> str:
     return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
 
 
-def to_jtorch(x, grad=False):
-    """torch values (recursively) as jtorch values; `grad` keeps `requires_grad`."""
+def to_jtorch(x, grad=False, memo=None):
+    """torch values (recursively) as jtorch values; `grad` keeps `requires_grad`. A tensor
+    met twice becomes one jtorch tensor, and a view of a larger storage a view (as_strided)
+    of its base's copy, so that samples aliasing each other (out= an input) still do."""
+    memo = {} if memo is None else memo
     if isinstance(x, torch.Tensor):
+        if id(x) in memo:
+            return memo[id(x)]
+        base = x._base
+        if base is not None and base.dtype == x.dtype and base.is_contiguous() and \
+                base._base is None and not x.is_conj() and not x.is_neg():
+            out = to_jtorch(base, memo=memo).as_strided(tuple(x.shape), x.stride(),
+                                                         x.storage_offset())
+            if grad and x.requires_grad and x.is_leaf:
+                out.requires_grad_(True)
+            memo[id(x)] = out
+            return out
         arr = x.detach().resolve_conj().resolve_neg().contiguous()
         if arr.dtype == torch.bfloat16:
             out = jtorch.tensor(arr.float().numpy()).to(jtorch.bfloat16)
@@ -42,6 +56,7 @@ def to_jtorch(x, grad=False):
             out = jtorch.from_numpy(arr.numpy().copy())
         if grad and x.requires_grad:
             out.requires_grad_(True)
+        memo[id(x)] = out
         return out
     if isinstance(x, torch.dtype):
         return getattr(jtorch, str(x).split(".")[1])
@@ -50,11 +65,11 @@ def to_jtorch(x, grad=False):
     if isinstance(x, torch.Size):
         return tuple(x)
     if isinstance(x, list):
-        return [to_jtorch(v, grad) for v in x]
+        return [to_jtorch(v, grad, memo) for v in x]
     if isinstance(x, tuple):
-        return tuple(to_jtorch(v, grad) for v in x)
+        return tuple(to_jtorch(v, grad, memo) for v in x)
     if isinstance(x, dict):
-        return {k: to_jtorch(v, grad) for k, v in x.items()}
+        return {k: to_jtorch(v, grad, memo) for k, v in x.items()}
     return x
 
 
@@ -160,8 +175,7 @@ def run_entry(op) -> int:
                 expected = op(sample.input, *sample.args, **sample.kwargs)
             except Exception:
                 continue   # torch itself refuses this sample
-            args = to_jtorch((sample.input, *sample.args))
-            kwargs = to_jtorch(sample.kwargs)
+            args, kwargs = to_jtorch(((sample.input, *sample.args), sample.kwargs))
             try:
                 actual = fn(*args, **kwargs)
             except Exception as e:
@@ -193,8 +207,7 @@ def run_error_inputs(op) -> int:
         else:
             continue
         try:
-            args = to_jtorch((sample.input, *sample.args))
-            kwargs = to_jtorch(sample.kwargs)
+            args, kwargs = to_jtorch(((sample.input, *sample.args), sample.kwargs))
         except (ValueError, NotImplementedError, RuntimeError, TypeError):
             continue   # not representable here (meta tensors, more than numpy's 64 dims)
         try:
@@ -256,8 +269,7 @@ def run_gradient_entry(op) -> int:
             t_grads = torch.autograd.grad(t_outs, t_inputs, cts, allow_unused=True)
         except Exception:
             continue   # torch itself refuses this sample
-        args = to_jtorch((sample.input, *sample.args), grad=True)
-        kwargs = to_jtorch(sample.kwargs, grad=True)
+        args, kwargs = to_jtorch(((sample.input, *sample.args), sample.kwargs), grad=True)
         j_inputs = _grad_leaves((args[0], args[1:], kwargs), [])
         try:
             actual = fn(*args, **kwargs)
@@ -290,7 +302,7 @@ def run_gradient_entry(op) -> int:
     return compared
 
 
-MAX_INPLACE_SAMPLES = 2    # per dtype; the view check runs on the first of each dtype only
+MAX_INPLACE_SAMPLES = 4    # per dtype; the view check runs on the first of each dtype only
 
 
 def _jtorch_twin(func):
@@ -413,7 +425,8 @@ def run_inplace_entry(op) -> int:
         for i, sample in enumerate(_first_samples(op, dtype, MAX_INPLACE_SAMPLES)):
             where = f"{name} {_dtype_name(dtype)} sample {i}"
             sample_values = values and not random_sample(sample)
-            j_x = to_jtorch(sample.input)
+            # torch's side runs on a clone (a fresh storage): so does jtorch's
+            j_x = to_jtorch(sample.input.clone())
             args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
             t_x = sample.input.clone()
             try:

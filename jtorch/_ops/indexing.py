@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from .registry import register, publish, namespace, write_out, _type_name
 from ._util import torch_dtype, wrap_dim, is_python_scalar
 from .getitem import check_bounds, _known_extremes
+from .. import _alias
 from .._tensor import Tensor, cast_value
 from . import getitem, masking  # noqa: F401
 
@@ -431,6 +432,8 @@ def _same_dtype_out(name, message):
         result = public(*args, **kwargs)
         if out is None:
             return result
+        if public._op.out_must_not_alias:
+            _alias.check_out_overlap(out, (args, kwargs))
         if isinstance(out, Tensor) and out.dtype is not result.dtype:
             raise RuntimeError(message.format(name=name, out=_c_name(out.dtype),
                                               self=_c_name(result.dtype),

@@ -11,6 +11,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from .. import _alias
 from .._tensor import Tensor, cast_value
 from .registry import register, OPS
 from ._util import torch_dtype, promote, wrap_dim
@@ -401,6 +402,15 @@ def _as_shape(sizes):
 def _resize(self, shape):
     if self.requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
+    if self._view is not None and self._view.chain.steps:
+        # a view keeps its storage: torch lays the new shape out contiguously from the view's
+        # offset, which needs the view to be contiguous and the storage to be large enough
+        if math.prod(shape) > self._value.size or not self.is_contiguous():
+            raise NotImplementedError("jtorch: resize_ of a view that would need more storage "
+                                      "or is not contiguous")
+        strides = _alias.contiguous_strides(shape)
+        _alias.take_layout(self, self.as_strided(shape, strides, self.storage_offset()))
+        return self
     flat = self._value.reshape(-1)
     n = math.prod(shape)
     if n <= flat.shape[0]:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtype
+from .. import _alias, _dtype
 from .._tensor import Tensor
 from ..random import default_generator
 from .creation import _finish, _place, _shape
@@ -329,6 +329,8 @@ def _normal_in_graph(mean, std, noise):
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """Mirrors `torch.bernoulli`: p defaults to `input`'s values."""
     d = input.dtype
+    if out is not None:
+        _alias.check_out_overlap(out, (input, p))
     if p is None:
         if not d.is_floating_point:
             raise _not_implemented("bernoulli_tensor_cpu_p_", d)

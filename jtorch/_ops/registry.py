@@ -110,6 +110,7 @@ class _Op:
     view_inverse = None         # (parent, child) -> parent with child written in
     view_reshape = False        # a view only where torch's view() would succeed
     view_may_overlap = False    # outputs may show one element twice (expand)
+    out_must_not_alias = False  # torch refuses an out= that overlaps an input (cat, gather)
 
     def __init__(self, name, impl, *, scalars, jit, returns, differentiable, check=None):
         self.name = name
@@ -234,6 +235,8 @@ def _public(op: _Op, name: str, doc: str | None) -> Callable:
     def fn(*args, out=None, **kwargs):
         result = op(*args, **kwargs)
         if out is not None:
+            if op.out_must_not_alias:
+                _alias.check_out_overlap(out, (args, kwargs))
             return write_out(out, result, name)
         return result
     fn.__name__ = fn.__qualname__ = name
@@ -252,6 +255,8 @@ def write_out(out, result, name):
         return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if out._view is not None:
+        _alias.check_overlap(out, "out=")
     if result.grad_fn is not None:
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")

@@ -17,6 +17,8 @@ from .registry import register, publish, method, OPS, _type_name, _rebase
 from ._util import wrap_dim, wrap_dims, torch_dtype
 from .._tensor import Tensor, _TYPE_NAMES, cast_value
 from .. import _alias, _dtype
+from .._grad_state import STATE as _GRAD
+from ..autograd.grad_mode import no_grad as _no_grad
 
 
 # -- helpers shared by the shape families -------------------------------------------------
@@ -486,15 +488,32 @@ def _as_strided_scatter_op(input, src, size, stride, storage_offset=None):
 
 def as_strided(input, size, stride, storage_offset=None):
     """Mirrors `torch.as_strided`: a view of the input's storage (its root's array)."""
-    if storage_offset is None:
-        storage_offset = input.storage_offset()
-    if input._view is not None and input._view.chain.steps:
-        if input._root.dtype != input.dtype:
-            raise NotImplementedError("jtorch: as_strided of a view with another dtype than "
-                                      "its base (real, imag, view(dtype))")
-        input = input._root
-    return OPS["torch._as_strided_op"](input, as_ints(size), as_ints(stride),
-                                       as_int(storage_offset))
+    size, stride = as_ints(size), as_ints(stride)
+    storage_offset = input.storage_offset() if storage_offset is None else as_int(storage_offset)
+    info = input._view
+    if info is None or not info.chain.steps:
+        return OPS["torch._as_strided_op"](input, size, stride, storage_offset)
+    root = input._root
+    if root.dtype != input.dtype:
+        raise NotImplementedError("jtorch: as_strided of a view with another dtype than its "
+                                  "base (real, imag, view(dtype))")
+    if not (input._requires_grad and not root._requires_grad and _GRAD.enabled):
+        return OPS["torch._as_strided_op"](root, size, stride, storage_offset)
+    # a view that requires grad over a base that does not (a leaf view): the gradient goes
+    # to the view's own elements, so the result is computed through the view
+    with _no_grad():
+        out = OPS["torch._as_strided_op"](root, size, stride, storage_offset)
+    through = OPS["torch._as_strided_through"](root, input, info.chain,
+                                               _alias._extras_array(info), size, stride,
+                                               storage_offset)
+    out.grad_fn, out._output_nr, out._requires_grad = through.grad_fn, 0, True
+    out._view.differentiable = True
+    return out
+
+
+def as_strided_copy(input, size, stride, storage_offset=None):
+    """Mirrors `torch.as_strided_copy`."""
+    return OPS["torch.clone"](as_strided(input, size, stride, storage_offset))
 
 
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
@@ -506,7 +525,7 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):
 
 publish(as_strided, "as_strided", op=OPS["torch._as_strided_op"])
 publish(as_strided_scatter, "as_strided_scatter", op=OPS["torch._as_strided_scatter_op"])
-publish(as_strided, "as_strided_copy", op=OPS["torch._as_strided_op"])
+publish(as_strided_copy, "as_strided_copy", op=OPS["torch._as_strided_op"])
 Tensor.as_strided = as_strided
 Tensor.as_strided_scatter = as_strided_scatter
 

@@ -355,6 +355,10 @@ for _name, _rule in _MOVES.items():
 for _name, (_rule, _back) in _DATA_VIEWS.items():
     OPS[_name].view_geometry = _rule
     OPS[_name].view_inverse = _back
+for _name in ("torch.cat", "torch.gather", "torch.index_select", "torch.masked_select",
+              "torch.take", "torch.kthvalue", "torch.bernoulli"):
+    if _name in OPS:
+        OPS[_name].out_must_not_alias = True
 OPS["torch._expand"].view_may_overlap = True
 OPS["torch._as_strided_op"].view_may_overlap = True
 OPS["torch.unfold"].view_may_overlap = True
@@ -389,6 +393,16 @@ def _write_view(root, value, chain, extras):
                                          *[extras[i] for i in range(extras.shape[0])])
 
 
+@register("_as_strided_through", method=False, function=False, scalars=())
+def _as_strided_through(root, view, chain, extras, size, stride, storage_offset):
+    """as_strided of a view's storage, differentiable with respect to the view's elements."""
+    from .shape import _as_strided
+    storage = _alias._write_chain_fn(chain)(root, view,
+                                            *[extras[i] for i in range(extras.shape[0])])
+    return _as_strided(storage, size, stride, storage_offset)
+
+
+OPS["torch._as_strided_through"].grad_fn_name = "AsStridedBackward0"
 OPS["torch._read_view"].grad_fn_name = "AsStridedBackward0"
 OPS["torch._write_view"].grad_fn_name = "torch::autograd::CopySlices"
 
