@@ -41,9 +41,10 @@ def best_ms(run, sync, repeat=5) -> float:
     return min(times) * 1e3
 
 
-def jtorch_cases():
-    x = jtorch.zeros(N)
-    grid = jtorch.zeros(1000, 1000)
+def library_cases(lib, sync_of):
+    """The three loops for jtorch or torch (`sync_of(tensor)` waits for its writes)."""
+    x = lib.zeros(N)
+    grid = lib.zeros(1000, 1000)
 
     def setitem():
         for k, p in enumerate(POSITIONS):
@@ -58,31 +59,9 @@ def jtorch_cases():
         for p in POSITIONS:
             x[p:p + 1].add_(1.0)
 
-    return {"x[i] = v": (setitem, lambda: x._value.block_until_ready()),
-            "row = g[r]; row[j] = v": (through_view, lambda: grid._value.block_until_ready()),
-            "x[i:i+1].add_(1)": (inplace_view, lambda: x._value.block_until_ready())}
-
-
-def torch_cases():
-    x = torch.zeros(N)
-    grid = torch.zeros(1000, 1000)
-
-    def setitem():
-        for k, p in enumerate(POSITIONS):
-            x[p] = float(k)
-
-    def through_view():
-        for k, p in enumerate(POSITIONS):
-            row = grid[p // 1000]
-            row[p % 1000] = float(k)
-
-    def inplace_view():
-        for p in POSITIONS:
-            x[p:p + 1].add_(1.0)
-
-    return {"x[i] = v": (setitem, lambda: None),
-            "row = g[r]; row[j] = v": (through_view, lambda: None),
-            "x[i:i+1].add_(1)": (inplace_view, lambda: None)}
+    return {"x[i] = v": (setitem, lambda: sync_of(x)),
+            "row = g[r]; row[j] = v": (through_view, lambda: sync_of(grid)),
+            "x[i:i+1].add_(1)": (inplace_view, lambda: sync_of(x))}
 
 
 def jax_cases():
@@ -113,7 +92,9 @@ def main():
           f"torch {torch.__version__ if torch else 'absent'}; {WRITES} writes into {N} floats")
     print(f"{'case':<26}{'jtorch ms':>11}{'torch ms':>10}{'jax ms':>9}{'jt/torch':>10}"
           f"{'jt/jax':>8}")
-    jt, tt, jx = jtorch_cases(), torch_cases() if torch else {}, jax_cases()
+    jt = library_cases(jtorch, lambda t: t._value.block_until_ready())
+    tt = library_cases(torch, lambda t: None) if torch else {}
+    jx = jax_cases()
     for name, (run, sync) in jt.items():
         j = best_ms(run, sync)
         x = best_ms(*jx[name])

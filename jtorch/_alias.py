@@ -180,7 +180,7 @@ class ViewInfo:
     """How an alias sees its root: the chain of view steps, and torch's view metadata."""
 
     __slots__ = ("parent", "step", "extras", "shape", "differentiable", "is_view",
-                 "geometry_cache", "_chain", "_all_extras")
+                 "made_in_no_grad", "geometry_cache", "_chain", "_all_extras")
 
     def __init__(self, parent, step, extras, shape, differentiable, is_view=True):
         self.parent = parent        # the ViewInfo of the tensor this one was taken from
@@ -189,6 +189,7 @@ class ViewInfo:
         self.shape = shape
         self.differentiable = differentiable    # its grad_fn follows the root's
         self.is_view = is_view      # torch's _is_view(): False for detach() and .data
+        self.made_in_no_grad = False    # torch refuses in-place writes into it under grad
         self.geometry_cache = None
         self._chain = None
 
@@ -296,7 +297,9 @@ def make_view(op, key, arrays, source, result):
         known = _step_rule(op, key, geometry(source), extras)
         if known is None:
             return
+    # a view of a detach()ed alias is not part of its root's graph
     differentiable = _GRAD.enabled and (parent is None or parent.differentiable)
+    no_grad = not _GRAD.enabled or (parent is not None and parent.made_in_no_grad)
     vc = _version_of(source)
     if isinstance(result, (tuple, list)):
         outputs = [(i, r) for i, r in enumerate(result)]
@@ -304,6 +307,7 @@ def make_view(op, key, arrays, source, result):
         outputs = ((None, result),)
     for index, r in outputs:
         info = ViewInfo(parent, (op, key, n, index), extras, r._value.shape, differentiable)
+        info.made_in_no_grad = no_grad
         if known is not None:
             info.geometry_cache = (tuple(r._value.shape),) + tuple(known)
         r._root = root
@@ -461,13 +465,15 @@ def check_view_write(t, result):
     info, root = t._view, t._root
     if not (root._requires_grad or result.grad_fn is not None):
         return
-    if not info.differentiable:
+    if info.made_in_no_grad:
         raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
                            "with grad mode enabled. Given that this use case is ambiguous and "
                            "error-prone, it is forbidden. You can clarify your code by moving "
                            "both the view and the inplace either both inside the no_grad block "
                            "(if you don't want the inplace to be tracked) or both outside (if "
                            "you want the inplace to be tracked).")
+    if not info.differentiable:
+        return
     for op, _, _, index in info.chain.steps:
         if index is not None and op.name in _MULTI_OUTPUT:
             raise RuntimeError(
@@ -574,6 +580,7 @@ def take_layout(t, result):
 
 def share_storage(t, other):
     """`t.data = other`: t takes other's shape, data and storage."""
+    reroot(t)       # first: other may be one of t's own aliases
     if other._view is None:
         root, parent = other, None
     else:

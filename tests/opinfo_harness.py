@@ -410,19 +410,27 @@ def _inplace_through_view(op, fn, sample, dtype, values, where):
     j_base = jtorch.zeros((2, *shape), dtype=to_jtorch(dtype))
     j_base[1].copy_(to_jtorch(sample.input))
     j_view = j_base[1]
-    args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
-    try:
-        t_out = op.inplace_variant(t_view, *sample.args, **sample.kwargs)
-    except Exception as error:
-        _expect_same_error(fn, j_view, args, kwargs, error, where)
+    if not _inplace_pair(op, fn, sample, t_view, j_view, values, where):
         return
-    j_out = _inplace_call(fn, j_view, args, kwargs, where)
-    _compare_inplace(t_view, t_out, j_view, j_out, values, where)
     try:
         compare(t_base[0], j_base[0], "base[0]")
         compare(t_base, j_base, "base", values=values)
     except AssertionError as e:
         raise AssertionError(f"{where}: {e}") from None
+
+
+def _inplace_pair(op, fn, sample, t_x, j_x, values, where) -> bool:
+    """The in-place variant on torch's t_x and jtorch's j_x, compared; False where torch
+    refused the sample (jtorch must then raise the same class)."""
+    args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
+    try:
+        t_out = op.inplace_variant(t_x, *sample.args, **sample.kwargs)
+    except Exception as error:
+        _expect_same_error(fn, j_x, args, kwargs, error, where)
+        return False
+    j_out = _inplace_call(fn, j_x, args, kwargs, where)
+    _compare_inplace(t_x, t_out, j_x, j_out, values, where)
+    return True
 
 
 def _first_samples(op, dtype, count, requires_grad=False):
@@ -451,16 +459,10 @@ def run_inplace_entry(op) -> int:
             where = f"{name} {_dtype_name(dtype)} sample {i}"
             sample_values = values and not random_sample(sample)
             # torch's side runs on a clone (a fresh storage): so does jtorch's
-            j_x = to_jtorch(sample.input.clone())
-            args, kwargs = to_jtorch(sample.args), to_jtorch(sample.kwargs)
             t_x = sample.input.clone()
-            try:
-                t_out = op.inplace_variant(t_x, *sample.args, **sample.kwargs)
-            except Exception as error:
-                _expect_same_error(fn, j_x, args, kwargs, error, where)
+            j_x = to_jtorch(t_x)
+            if not _inplace_pair(op, fn, sample, t_x, j_x, sample_values, where):
                 continue
-            j_out = _inplace_call(fn, j_x, args, kwargs, where)
-            _compare_inplace(t_x, t_out, j_x, j_out, sample_values, where)
             compared += 1
             if not viewed and isinstance(sample.input, torch.Tensor):
                 viewed = True

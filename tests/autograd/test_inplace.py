@@ -242,3 +242,16 @@ def test_version_error_message_names_the_tensor():
     with pytest.raises(RuntimeError, match=r"modified by an inplace operation: "
                        r"\[torch.FloatTensor \[2, 3\]\], which is output 0 of Add"):
         z.sum().backward()
+
+
+def test_view_of_detached_alias_takes_a_grad_input():
+    def program(torch):
+        x = leaf(torch, X)
+        d = (x * 1).detach()
+        w = leaf(torch, [2.0, -1.0, 0.5])
+        v = d[0]
+        v.mul_(w)
+        v.sum().backward()
+        # torch also gives d a CopySlices grad_fn here; jtorch leaves d out of the graph
+        return w.grad, v.requires_grad
+    check(program)
