@@ -460,7 +460,8 @@ def run_inplace_entry(op) -> int:
             sample_values = values and not random_sample(sample)
             # torch's side runs on a clone (a fresh storage): so does jtorch's
             t_x = sample.input.clone()
-            j_x = to_jtorch(t_x)
+            # converted from another clone: a tensor numpy has seen cannot be resized by torch
+            j_x = to_jtorch(sample.input.clone())
             if not _inplace_pair(op, fn, sample, t_x, j_x, sample_values, where):
                 continue
             compared += 1
