@@ -308,6 +308,8 @@ def make_view(op, key, arrays, source, result):
     for index, r in outputs:
         info = ViewInfo(parent, (op, key, n, index), extras, r._value.shape, differentiable)
         info.made_in_no_grad = no_grad
+        if op.view_is_alias_only:
+            info.is_view = info.differentiable = False
         if known is not None:
             info.geometry_cache = (tuple(r._value.shape),) + tuple(known)
         r._root = root

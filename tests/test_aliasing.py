@@ -18,6 +18,10 @@ SHAPE = (3, 4, 5)
 DATA = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
 CDATA = (DATA + 1j * DATA[::-1]).astype(np.complex64)
 
+def _lib(x):
+    return torch if isinstance(x, torch.Tensor) else jtorch
+
+
 # (id, view of a base of SHAPE)
 VIEWS = [
     ("int", lambda x: x[1]),
@@ -55,6 +59,11 @@ VIEWS = [
     ("tensor_split", lambda x: x.tensor_split([1, 3], dim=2)[1]),
     ("as_strided", lambda x: x.as_strided((2, 3), (5, 1), 7)),
     ("as_strided_of_view", lambda x: x[1].as_strided((2, 2), (1, 5))),
+    ("atleast_3d", lambda x: _lib(x).atleast_3d(x[0, 0])),
+    ("broadcast_tensors", lambda x: _lib(x).broadcast_tensors(x[0], x[1, :1])[1]),
+    ("meshgrid", lambda x: _lib(x).meshgrid(x[0, 0], x[1, 1], indexing="xy")[1]),
+    ("view_dtype", lambda x: x.view(_lib(x).int32)),
+    ("view_dtype_narrower", lambda x: x[1:, :, 1:4].view(_lib(x).int16)),
     ("detach", lambda x: x.detach()),
     ("data", lambda x: x.data),
     ("view_of_view", lambda x: x[1].t()[2:]),
@@ -70,8 +79,7 @@ VIEWS = [
 COMPLEX_VIEWS = [
     ("real", lambda x: x.real),
     ("imag", lambda x: x.imag),
-    ("view_as_real", lambda x: (torch if isinstance(x, torch.Tensor) else jtorch)
-     .view_as_real(x)),
+    ("view_as_real", lambda x: _lib(x).view_as_real(x)),
     ("real_of_slice", lambda x: x[1:, 2].real),
 ]
 

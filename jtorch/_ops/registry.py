@@ -111,6 +111,7 @@ class _Op:
     view_reshape = False        # a view only where torch's view() would succeed
     view_may_overlap = False    # outputs may show one element twice (expand)
     out_must_not_alias = False  # torch refuses an out= that overlaps an input (cat, gather)
+    view_is_alias_only = False  # shares storage without being a view (torch's view(dtype))
 
     def __init__(self, name, impl, *, scalars, jit, returns, differentiable, check=None):
         self.name = name

@@ -75,7 +75,8 @@ def _reshape(input, shape):
 
 
 @register(method=False, function=False)
-def _view_dtype(input, dtype):
+def _view_dtype(input, dtype, source):
+    """`input` (of dtype `source`, which the view's geometry needs) viewed as `dtype`."""
     return _bitcast(input, dtype)
 
 
@@ -115,15 +116,15 @@ def _bitcast(x, dtype):
 
 
 def reshape(input, shape):
-    """Mirrors `torch.reshape` (returns a copy until views alias)."""
+    """Mirrors `torch.reshape`: a view where torch's `view` would succeed, else a copy."""
     return _RESHAPE(input, as_ints(shape))
 
 
 def view_copy(input, size):
     """Mirrors `torch.view_copy`, including the dtype overload."""
     if isinstance(size, _dtype.dtype):
-        return _VIEW_DTYPE(input, size)
-    return _RESHAPE(input, as_ints(size))
+        return OPS["torch.clone"](_VIEW_DTYPE(input, size, input.dtype))
+    return OPS["torch.clone"](_RESHAPE(input, as_ints(size)))
 
 
 _RESHAPE = OPS["torch._reshape"]
@@ -135,7 +136,7 @@ publish(view_copy, "view_copy", op=_RESHAPE)
 @method("view")
 def _tensor_view(self, *shape, size=None, dtype=None):
     if dtype is not None or (len(shape) == 1 and isinstance(shape[0], _dtype.dtype)):
-        return _VIEW_DTYPE(self, dtype if dtype is not None else shape[0])
+        return _VIEW_DTYPE(self, dtype if dtype is not None else shape[0], self.dtype)
     return _RESHAPE(self, size_args(shape, size))
 
 

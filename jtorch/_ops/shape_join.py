@@ -142,7 +142,8 @@ def _atleast(n):
 
 
 for _n in (1, 2, 3):
-    register(method=False)(_atleast(_n))
+    # on tensors, not in a kernel: the results are views of the inputs, as in torch
+    publish(_atleast(_n), f"atleast_{_n}d")
 
 
 # -- splits ------------------------------------------------------------------------------------
@@ -219,7 +220,12 @@ def split_with_sizes(input, split_sizes, dim=0):
 
 def split_with_sizes_copy(input, split_sizes, dim=0, *, out=None):
     """Mirrors `torch.split_with_sizes_copy`."""
-    return _split_with_sizes_op(input, as_ints(split_sizes), dim, out=out)
+    pieces = tuple(OPS["torch.clone"](p) for p in
+                   _split_with_sizes_op(input, as_ints(split_sizes), dim))
+    if out is None:
+        return pieces
+    from .registry import write_out
+    return write_out(out, pieces, "split_with_sizes_copy")
 
 
 for _fn, _key in ((split, "_split_op"), (unsafe_split, "_unsafe_split_op"),
@@ -373,13 +379,24 @@ def _varargs(tensors):
     return tensors
 
 
-@register(method=False)
 def meshgrid(*tensors, indexing=None):
-    """Mirrors `torch.meshgrid` ('ij' indexing by default, without torch's warning)."""
-    return _meshgrid(_varargs(tensors), indexing)
+    """Mirrors `torch.meshgrid` ('ij' indexing by default, without torch's warning): the
+    outputs are expanded views of the inputs."""
+    tensors = _varargs(tensors)
+    _check_meshgrid(tensors, indexing)
+    sizes = [a.numel() for a in tensors]
+    order = list(range(len(tensors)))
+    if (indexing or "ij") == "xy" and len(tensors) > 1:
+        order[0], order[1] = 1, 0       # x varies along columns, y along rows
+    full = tuple(sizes[k] for k in order)
+    return tuple(a.reshape(tuple(-1 if order[d] == k else 1 for d in range(len(full))))
+                 .expand(full) for k, a in enumerate(tensors))
 
 
-def _meshgrid(tensors, indexing):
+publish(meshgrid, "meshgrid")
+
+
+def _check_meshgrid(tensors, indexing):
     if not tensors:
         raise RuntimeError("meshgrid expects a non-empty TensorList")
     for a in tensors:
@@ -388,19 +405,24 @@ def _meshgrid(tensors, indexing):
                                f"got a tensor of shape {list(a.shape)}")
         if a.dtype != tensors[0].dtype:
             raise RuntimeError("meshgrid expects all tensors to have the same dtype")
-    indexing = indexing or "ij"
-    if indexing not in ("ij", "xy"):
+    if (indexing or "ij") not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
                            f"received: {indexing}")
+
+
+def _meshgrid(tensors, indexing):
+    """meshgrid of jax arrays (for kernels such as cartesian_prod)."""
     return tuple(jnp.meshgrid(*[a.reshape(-1) for a in tensors], indexing=indexing))
 
 
-@register(method=False)
 def broadcast_tensors(*tensors):
-    """Mirrors `torch.broadcast_tensors`."""
+    """Mirrors `torch.broadcast_tensors`: the outputs are expanded views of the inputs."""
     tensors = _varargs(tensors)
     shape = _broadcast([a.shape for a in tensors], tensor_error=True)
-    return tuple(jnp.broadcast_to(a, shape) for a in tensors)
+    return tuple(a.expand(shape) for a in tensors)
+
+
+publish(broadcast_tensors, "broadcast_tensors")
 
 
 def _broadcast(shapes, tensor_error=False):
@@ -468,6 +490,7 @@ def cartesian_prod(*tensors):
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(a.shape)}")
     if len(tensors) == 1:
         return tensors[0]
+    _check_meshgrid(tensors, "ij")
     grids = _meshgrid(tensors, "ij")
     return jnp.stack([g.reshape(-1) for g in grids], axis=1)
 

@@ -285,14 +285,20 @@ def _view_as_complex(parent):
     return tuple(s // 2 for s in strides[:-1]), offset // 2
 
 
-def _view_dtype_rule(source):
-    def rule(parent, dtype):
-        _, strides, offset = parent
-        a, b = source.itemsize, dtype.itemsize
-        if a == b:
-            return strides, offset
-        return tuple(s * a // b for s in strides[:-1]) + (1,), offset * a // b
-    return rule
+def _view_dtype(parent, dtype, source):
+    _, strides, offset = parent
+    a, b = source.itemsize, dtype.itemsize
+    if a == b:
+        return strides, offset
+    # torch: the last dim (stride 1) changes length, the other strides scale
+    return tuple(s * a // b for s in strides[:-1]) + (1,), offset * a // b
+
+
+def _dtype_back(parent, child):
+    return _bitcast(child, _DTYPE_OF[parent.dtype])
+
+
+_DTYPE_OF = {d._np: d for d in _dtype.ALL_DTYPES}
 
 
 def _same(parent, *args, **kwargs):
@@ -344,7 +350,8 @@ _MOVES = {
 }
 _DATA_VIEWS = {"torch.real": (_real, _real_back), "torch.imag": (_imag, _imag_back),
                "torch.view_as_real": (_view_as_real, _as_real_back),
-               "torch.view_as_complex": (_view_as_complex, _as_complex_back)}
+               "torch.view_as_complex": (_view_as_complex, _as_complex_back),
+               "torch._view_dtype": (_view_dtype, _dtype_back)}
 
 for _name, _rule in _RESHAPES.items():
     OPS[_name].view_geometry = _rule
@@ -359,6 +366,7 @@ for _name in ("torch.cat", "torch.gather", "torch.index_select", "torch.masked_s
               "torch.take", "torch.kthvalue", "torch.bernoulli"):
     if _name in OPS:
         OPS[_name].out_must_not_alias = True
+OPS["torch._view_dtype"].view_is_alias_only = True
 OPS["torch._expand"].view_may_overlap = True
 OPS["torch._as_strided_op"].view_may_overlap = True
 OPS["torch.unfold"].view_may_overlap = True
