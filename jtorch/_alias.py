@@ -25,8 +25,10 @@ import jax.numpy as jnp
 
 from ._grad_state import STATE as _GRAD
 
-__all__ = ["ViewInfo", "make_view", "make_alias", "refresh", "write", "write_with_grad",
-           "geometry", "contiguous_strides", "compute_stride", "data_ptr", "reroot"]
+__all__ = ["Chain", "ViewInfo", "apply_chain", "check_out_overlap", "check_overlap",
+           "check_view_write", "compute_stride", "contiguous_strides", "data_ptr", "exclusive",
+           "geometry", "make_alias", "make_view", "refresh", "reroot", "share_storage",
+           "take_layout", "write", "write_with_grad"]
 
 _ARRAY = type(jnp.zeros(()))
 
