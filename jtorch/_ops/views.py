@@ -301,10 +301,6 @@ def _dtype_back(parent, child):
 _DTYPE_OF = {d._np: d for d in _dtype.ALL_DTYPES}
 
 
-def _same(parent, *args, **kwargs):
-    return parent[1:]
-
-
 def _as_strided(parent, size, stride, storage_offset=None):
     return tuple(stride), parent[2] if storage_offset is None else storage_offset
 
