@@ -37,6 +37,7 @@ class _IntMarker:
 
 
 _INT = _IntMarker()
+_DYN = "dynamic"    # ("s", _DYN, length, step): a slice whose start is a traced scalar
 _MAX_DYNAMIC = 8
 _NOT_BASIC = object()
 
@@ -136,6 +137,16 @@ def _dynamic_ints(items, shape):
     compiles a handful of kernels, while `x[0]` keeps a kernel with no scalar to pass."""
     structure, ints, dim = [], [], 0
     for item in items:
+        if type(item) is tuple and item[0] == "s" and item[1] is not None and \
+                not -8 <= item[1] < 8 and (item[3] is None or item[3] > 0) and \
+                len(ints) < _MAX_DYNAMIC:
+            # x[i:i + k] in a loop: the start becomes a traced scalar and the length stays in
+            # the structure, so every i shares one kernel
+            start, stop, step = slice(*item[1:]).indices(shape[dim])
+            structure.append(("s", _DYN, len(range(start, stop, step)), step))
+            ints.append(start)
+            dim += 1
+            continue
         if type(item) is int:
             size = shape[dim]
             if not -size <= item < size:
@@ -268,7 +279,7 @@ def _split(input_shape, structure, ints):
     """The index as torch applies it: a basic index (ints, slices) on the tensor, unit dims
     inserted where None/bool stood, then the advanced index (arrays) on that."""
     ints = iter(ints)
-    basic, newaxes, advanced = [], [], []
+    basic, newaxes, advanced, dynamic = [], [], [], []
     dim = 0
     for item in _expand(list(structure), len(input_shape)):
         if item is None or type(item) is tuple and item[0] == "b":
@@ -283,6 +294,11 @@ def _split(input_shape, structure, ints):
             if not -size <= item < size:
                 raise _int_error(item, dim, size)
             basic.append(item)
+        elif type(item) is tuple and item[1] == _DYN:
+            length, step = item[2], item[3]
+            dynamic.append((dim, next(ints), (length - 1) * step + 1 if length else 0))
+            basic.append(slice(None, None, step))
+            advanced.append(slice(None))
         elif type(item) is tuple:
             if item[3] is not None and item[3] <= 0:
                 raise ValueError("step must be greater than zero")
@@ -299,10 +315,17 @@ def _split(input_shape, structure, ints):
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together with "
                          f"shapes {', '.join(str(list(a.shape)) for a in arrays)}") from None
     has_arrays = bool(arrays)
-    return tuple(basic), tuple(newaxes), tuple(advanced) if has_arrays else None
+    return tuple(dynamic), tuple(basic), tuple(newaxes), tuple(advanced) if has_arrays else None
 
 
-def _take(x, basic, newaxes, advanced):
+def _dynamic_region(x, dynamic):
+    for axis, start, span in dynamic:
+        x = jax.lax.dynamic_slice_in_dim(x, start, span, axis)
+    return x
+
+
+def _take(x, dynamic, basic, newaxes, advanced):
+    x = _dynamic_region(x, dynamic)
     if basic:
         x = x[basic]
     if newaxes:
@@ -319,7 +342,8 @@ def _strip_leading_ones(value, ndim):
 
 
 def _put(input, structure, ints, value, accumulate):
-    basic, newaxes, advanced = _split(input.shape, structure, ints)
+    dynamic, basic, newaxes, advanced = _split(input.shape, structure, ints)
+    whole, input = input, _dynamic_region(input, dynamic)
     part = input[basic] if basic else input
     if newaxes:
         part = jnp.expand_dims(part, newaxes)
@@ -342,7 +366,13 @@ def _put(input, structure, ints, value, accumulate):
         part = part.at[advanced].set(value)
     if newaxes:
         part = jnp.squeeze(part, newaxes)
-    return input.at[basic].set(part) if basic else part
+    region = input.at[basic].set(part) if basic else part
+    if not dynamic:
+        return region
+    starts = [jnp.zeros((), jnp.int64)] * whole.ndim
+    for axis, start, _ in dynamic:
+        starts[axis] = jnp.asarray(start, jnp.int64)
+    return jax.lax.dynamic_update_slice(whole, region, starts)
 
 
 _INT_PARAMS = tuple(f"i{k}" for k in range(_MAX_DYNAMIC))

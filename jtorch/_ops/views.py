@@ -18,7 +18,7 @@ from .. import _alias, _dtype
 from .._tensor import Tensor
 from ._util import wrap_dim, wrap_dims
 from .registry import OPS, register, method
-from .getitem import _INT, _expand as _expand_index
+from .getitem import _DYN, _INT, _expand as _expand_index
 from .shape import infer_size, _bitcast, _tensor_view, size_args
 
 
@@ -175,6 +175,11 @@ def _getitem(parent, structure, *ints):
             i = next(ints) if item is _INT else item
             n, st = dims.pop(k)
             offset += (i % n) * st
+        elif item[1] == _DYN:     # ("s", _DYN, length, step), its start among the ints
+            n, st = dims[k]
+            offset += next(ints) * st
+            dims[k] = [item[2], st * item[3]]
+            k += 1
         else:   # ("s", start, stop, step)
             n, st = dims[k]
             r = range(*slice(*item[1:]).indices(n))
