@@ -28,7 +28,7 @@ from ._grad_state import STATE as _GRAD
 __all__ = ["Chain", "ViewInfo", "apply_chain", "check_out_overlap", "check_overlap",
            "check_view_write", "compute_stride", "contiguous_strides", "data_ptr", "exclusive",
            "geometry", "make_alias", "make_view", "refresh", "reroot", "share_storage",
-           "take_layout", "write", "write_with_grad"]
+           "take_layout", "version_counter", "write", "write_with_grad"]
 
 _ARRAY = type(jnp.zeros(()))
 
@@ -127,9 +127,7 @@ def _scatter(steps, parent, child, extras):
 
 
 def _reinterprets(step) -> bool:
-    op = step[0]
-    return getattr(op, "view_inverse", None) is not None and not getattr(op, "view_reshape",
-                                                                        False)
+    return step[0].view_inverse is not None
 
 
 def _write_chain_fn(chain: Chain):
@@ -275,7 +273,8 @@ def _register(root, alias):
         root._aliases_limit = 2 * len(refs) + _PRUNE_AT
 
 
-def _version_of(t):
+def version_counter(t) -> list:
+    """t's version counter ([version]), made on first use."""
     vc = t._vc
     if vc is None:
         vc = t._vc = [0]
@@ -302,7 +301,7 @@ def make_view(op, key, arrays, source, result):
     # a view of a detach()ed alias is not part of its root's graph
     differentiable = _GRAD.enabled and (parent is None or parent.differentiable)
     no_grad = not _GRAD.enabled or (parent is not None and parent.made_in_no_grad)
-    vc = _version_of(source)
+    vc = version_counter(source)
     if isinstance(result, (tuple, list)):
         outputs = [(i, r) for i, r in enumerate(result)]
     else:
@@ -326,7 +325,7 @@ def make_alias(source, result, *, is_view: bool, share_version: bool):
     root = source._root if source._view is not None else source
     result._root = root
     result._view = ViewInfo(source._view, None, (), source._value.shape, False, is_view)
-    result._vc = _version_of(source) if share_version else [0]
+    result._vc = version_counter(source) if share_version else [0]
     _register(root, result)
     return result
 

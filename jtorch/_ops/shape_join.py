@@ -148,6 +148,33 @@ for _n in (1, 2, 3):
 
 # -- splits ------------------------------------------------------------------------------------
 
+# -- the pieces of a dim of size n (host side; the kernels and the view geometry share them) --
+
+def split_pieces(n: int, split_size: int) -> list:
+    """Sizes of split(split_size) along a dim of size n."""
+    count = max((n + split_size - 1) // split_size, 1) if split_size else 1
+    return [split_size] * (count - 1) + [n - split_size * (count - 1)]
+
+
+def chunk_pieces(n: int, chunks: int) -> list:
+    """Sizes of chunk(chunks) along a dim of size n."""
+    size = (n + chunks - 1) // chunks
+    # torch keeps `chunks` empty pieces when the dimension is empty
+    return [0] * chunks if size == 0 and n == 0 else split_pieces(n, size)
+
+
+def section_pieces(n: int, sections: int) -> list:
+    """Sizes of tensor_split(sections) along a dim of size n."""
+    small, extra = divmod(n, sections)
+    return [small + 1] * extra + [small] * (sections - extra)
+
+
+def index_pieces(n: int, indices) -> list:
+    """(start, stop) of each piece of tensor_split(indices) along a dim of size n."""
+    bounds = [0] + [min(max(i if i >= 0 else i + n, 0), n) for i in indices] + [n]
+    return [(a, max(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _split_sizes(x, sizes, dim):
     dim = wrap_dim(dim, x.ndim)
     n = x.shape[dim]
@@ -173,9 +200,7 @@ def _split_size(x, split_size, dim):
     if split_size == 0 and n != 0:
         raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
                            f"size of {n}")
-    count = max((n + split_size - 1) // split_size, 1) if split_size else 1
-    sizes = [split_size] * (count - 1) + [n - split_size * (count - 1)]
-    return _split_sizes(x, sizes, dim)
+    return _split_sizes(x, split_pieces(n, split_size), dim)
 
 
 def _split(x, split_size_or_sections, dim):
@@ -246,13 +271,7 @@ def _chunk(x, chunks, dim):
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    dim = wrap_dim(dim, x.ndim)
-    n = x.shape[dim]
-    size = (n + chunks - 1) // chunks
-    if size == 0 and n == 0:
-        # torch keeps `chunks` empty pieces when the dimension is empty
-        return _split_sizes(x, [0] * chunks, dim)
-    return _split_size(x, size, dim)
+    return _split_sizes(x, chunk_pieces(x.shape[wrap_dim(dim, x.ndim)], chunks), dim)
 
 
 @register()
@@ -269,10 +288,8 @@ def unsafe_chunk(input, chunks, dim=0):
 
 def _split_at(x, indices, dim):
     dim = wrap_dim(dim, x.ndim)
-    n = x.shape[dim]
-    bounds = [0] + [min(max(i if i >= 0 else i + n, 0), n) for i in indices] + [n]
-    return tuple(x[(slice(None),) * dim + (slice(a, max(a, b)),)]
-                 for a, b in zip(bounds[:-1], bounds[1:]))
+    return tuple(x[(slice(None),) * dim + (slice(a, b),)]
+                 for a, b in index_pieces(x.shape[dim], indices))
 
 
 def _tensor_split(x, indices_or_sections, dim):
@@ -284,9 +301,7 @@ def _tensor_split(x, indices_or_sections, dim):
     sections = indices_or_sections
     if sections <= 0:
         raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
-    n = x.shape[wrap_dim(dim, x.ndim)]
-    small, extra = divmod(n, sections)
-    return _split_sizes(x, [small + 1] * extra + [small] * (sections - extra), dim)
+    return _split_sizes(x, section_pieces(x.shape[wrap_dim(dim, x.ndim)], sections), dim)
 
 
 @register(method=False, function=False)

@@ -4,11 +4,13 @@
 Each view op gets `view_geometry(parent, *args, **kwargs)`: the (strides, storage offset) of
 its output (a list of them for ops with several outputs) from the parent's (shape, strides,
 offset) and the op's own arguments, or None where the op must copy (a reshape across
-non-contiguous dims). Ops that do not move data one-to-one (real/imag, dtype views, reshapes)
+non-contiguous dims). Ops that reinterpret data (real/imag, view_as_real/complex, dtype views)
 also get `view_inverse(parent, child)`, the parent's array with the child written into it;
 the others are written back by a scatter (jtorch/_alias.py).
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import jax
@@ -16,10 +18,11 @@ import jax.numpy as jnp
 
 from .. import _alias, _dtype
 from .._tensor import Tensor
-from ._util import wrap_dim, wrap_dims
+from ._util import torch_dtype, wrap_dim, wrap_dims
 from .registry import OPS, register, method
 from .getitem import _DYN, _INT, _expand as _expand_index
 from .shape import infer_size, _bitcast, _tensor_view, size_args
+from .shape_join import chunk_pieces, index_pieces, section_pieces, split_pieces
 
 
 # -- geometry rules ------------------------------------------------------------------------------
@@ -213,54 +216,32 @@ def _linalg_diagonal(parent, *, offset=0, dim1=-2, dim2=-1):
     return _diagonal(parent, offset, dim1, dim2)
 
 
-def _pieces(parent, dim, sizes):
-    shape, strides, offset = parent
-    dim = wrap_dim(dim, len(shape))
-    out, at = [], 0
-    for n in sizes:
-        out.append((strides, offset + at * strides[dim]))
-        at += n
-    return out
+def _pieces(parent, dim, starts):
+    _, strides, offset = parent
+    d = wrap_dim(dim, len(parent[0]))
+    return [(strides, offset + a * strides[d]) for a in starts]
+
+
+def _starts(sizes):
+    return itertools.accumulate([0] + list(sizes[:-1]))
 
 
 def _split_like(sizes_of):
     def rule(parent, spec, dim=0):
-        return _pieces(parent, dim, sizes_of(parent[0][wrap_dim(dim, len(parent[0]))], spec))
+        n = parent[0][wrap_dim(dim, len(parent[0]))]
+        return _pieces(parent, dim, _starts(sizes_of(n, spec)))
     return rule
 
 
 def _split_sizes(n, spec):
-    if isinstance(spec, tuple):
-        return spec
-    if spec == 0:
-        return (n,)
-    count = max((n + spec - 1) // spec, 1)
-    return (spec,) * (count - 1) + (n - spec * (count - 1),)
-
-
-def _chunk_sizes(n, chunks):
-    size = (n + chunks - 1) // chunks
-    return (0,) * chunks if size == 0 and n == 0 else _split_sizes(n, size)
-
-
-def _tensor_split_sizes(n, spec):
-    if isinstance(spec, tuple):
-        bounds = [0] + [min(max(i if i >= 0 else i + n, 0), n) for i in spec] + [n]
-        starts = []
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            starts.append((a, max(a, b) - a))
-        return starts
-    small, extra = divmod(n, spec)
-    return (small + 1,) * extra + (small,) * (spec - extra)
+    return list(spec) if isinstance(spec, tuple) else split_pieces(n, spec)
 
 
 def _tensor_split(parent, spec, dim=0):
-    shape, strides, offset = parent
-    d = wrap_dim(dim, len(shape))
-    sizes = _tensor_split_sizes(shape[d], spec)
-    if isinstance(spec, tuple):
-        return [(strides, offset + a * strides[d]) for a, _ in sizes]
-    return _pieces(parent, dim, sizes)
+    n = parent[0][wrap_dim(dim, len(parent[0]))]
+    starts = [a for a, _ in index_pieces(n, spec)] if isinstance(spec, tuple) else \
+        _starts(section_pieces(n, spec))
+    return _pieces(parent, dim, starts)
 
 
 def _unbind(parent, dim=0):
@@ -300,10 +281,7 @@ def _view_dtype(parent, dtype, source):
 
 
 def _dtype_back(parent, child):
-    return _bitcast(child, _DTYPE_OF[parent.dtype])
-
-
-_DTYPE_OF = {d._np: d for d in _dtype.ALL_DTYPES}
+    return _bitcast(child, torch_dtype(parent))
 
 
 def _as_strided(parent, size, stride, storage_offset=None):
@@ -311,10 +289,6 @@ def _as_strided(parent, size, stride, storage_offset=None):
 
 
 # -- inverses: the parent with a child written into it -------------------------------------------
-
-def _reshape_back(parent, child):
-    return child.reshape(parent.shape).astype(parent.dtype)
-
 
 def _real_back(parent, child):
     if not jnp.iscomplexobj(parent):
@@ -345,7 +319,7 @@ _MOVES = {
     "torch.diagonal": _diagonal, "torch.linalg.diagonal": _linalg_diagonal,
     "torch._split_op": _split_like(_split_sizes), "torch._unsafe_split_op": _split_like(
         _split_sizes), "torch._split_with_sizes_op": _split_like(_split_sizes),
-    "torch.chunk": _split_like(_chunk_sizes), "torch.unsafe_chunk": _split_like(_chunk_sizes),
+    "torch.chunk": _split_like(chunk_pieces), "torch.unsafe_chunk": _split_like(chunk_pieces),
     "torch._tensor_split_op": _tensor_split, "torch.unbind": _unbind,
     "torch._as_strided_op": _as_strided,
 }
@@ -356,7 +330,6 @@ _DATA_VIEWS = {"torch.real": (_real, _real_back), "torch.imag": (_imag, _imag_ba
 
 for _name, _rule in _RESHAPES.items():
     OPS[_name].view_geometry = _rule
-    OPS[_name].view_inverse = _reshape_back
     OPS[_name].view_reshape = True
 for _name, _rule in _MOVES.items():
     OPS[_name].view_geometry = _rule

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import weakref
 
+from .._alias import version_counter
 from .._tensor import Tensor
 from .grad_mode import STATE
 
@@ -252,9 +253,7 @@ SAVES_RESULT = frozenset(
 
 
 def _saved_version(t):
-    vc = t._vc
-    if vc is None:
-        vc = t._vc = [0]
+    vc = version_counter(t)
     return [vc, vc[0], weakref.ref(t)]
 
 
