@@ -3,12 +3,14 @@
     python compat/opinfo_report.py            # prints the counts and the failures
     python compat/opinfo_report.py --write    # also rewrites compat/opinfo_known_failures.txt
 
-    python compat/opinfo_report.py --only grad   # one sweep: forward, errors, grad or inplace
+    python compat/opinfo_report.py --only grad   # one sweep: forward, errors, grad, inplace
+                                                 # or module
 
 Runs the same comparison as tests/test_opinfo.py (forward, float32 plus one integer or bool
 dtype, against torch 2.13 on the CPU), tests/test_opinfo_errors.py (error inputs),
 tests/test_opinfo_grad.py (gradients, float32) and tests/test_opinfo_inplace.py (in-place
-variants, on a clone and through a view).
+variants, on a clone and through a view); `--only module` sweeps torch's ModuleInfo
+database as tests/nn/test_moduleinfo.py does.
 """
 from __future__ import annotations
 
@@ -26,15 +28,17 @@ from torch.testing._internal.common_methods_invocations import op_db  # noqa: E4
 
 from opinfo_harness import (entry_id, run_entry, run_error_inputs, run_gradient_entry,  # noqa: E402
                             run_inplace_entry)
+import module_harness  # noqa: E402
 
 
 def sweep(entries, runner):
     passed, failed, skipped = [], {}, []
     for op in entries:
+        name = op.name if hasattr(op, "module_cls") else entry_id(op)
         try:
-            (passed if runner(op) else skipped).append(entry_id(op))
+            (passed if runner(op) else skipped).append(name)
         except Exception as e:   # noqa: BLE001 - a report lists every kind of failure
-            failed[entry_id(op)] = f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
+            failed[name] = f"{type(e).__name__}: {str(e).splitlines()[0][:150]}"
     return passed, failed, skipped
 
 
@@ -49,6 +53,9 @@ SWEEPS = {
     "inplace": ("inplace:", lambda: [op for op in op_db if op.inplace_variant is not None
                                      and torch.float32 in op.supported_dtypes("cpu")],
                 run_inplace_entry, "float32 entries with an in-place variant"),
+    "module": ("module:", lambda: __import__("torch.testing._internal.common_modules",
+                                             fromlist=["module_db"]).module_db,
+               module_harness.run_module_entry, "ModuleInfo entries"),
 }
 SWEEP_PREFIXES = tuple(prefix[:-1] for prefix, *_ in SWEEPS.values() if prefix)
 
@@ -101,7 +108,10 @@ def write(failures):
     lines = ["# OpInfo entries jtorch does not pass yet. This list only shrinks: the tests mark these",
              "# xfail(strict), so an entry that starts passing fails the run until it is removed here.",
              "# `errors:NAME` is the entry's error-input test (tests/test_opinfo_errors.py),",
-             "# `grad:NAME` its gradient test (tests/test_opinfo_grad.py).",
+             "# `grad:NAME` its gradient test (tests/test_opinfo_grad.py),",
+             "# `inplace:NAME` its in-place variant, on the sample and through a view of a larger",
+             "# base (tests/test_opinfo_inplace.py), `module:NAME` a ModuleInfo entry",
+             "# (tests/nn/test_moduleinfo.py).",
              "# See the failures with their messages: python compat/opinfo_report.py"]
     for prefix, failed in failures.items():
         kept += [f"{prefix}{n}  # {why}" for n, why in failed.items()]

@@ -25,20 +25,29 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: dict):
+    def __init__(self, hooks: dict, *, extra_dict=None):
         self.id = next(RemovableHandle._ids)
-        self._hooks = weakref.ref(hooks) if _weakrefable(hooks) else (lambda: hooks)
+        self._hooks = _ref(hooks)
+        # dicts keyed by the same id that hold the hook's flags (with_kwargs, always_call)
+        extras = extra_dict if isinstance(extra_dict, (list, tuple)) else \
+            (() if extra_dict is None else (extra_dict,))
+        self._extras = tuple(_ref(d) for d in extras)
 
     def remove(self):
-        hooks = self._hooks()
-        if hooks is not None:
-            hooks.pop(self.id, None)
+        for ref in (self._hooks, *self._extras):
+            hooks = ref()
+            if hooks is not None:
+                hooks.pop(self.id, None)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def _ref(obj):
+    return weakref.ref(obj) if _weakrefable(obj) else (lambda: obj)
 
 
 def _weakrefable(obj):
