@@ -17,7 +17,8 @@ import jtorch
 MAX_SAMPLES = 8
 # ops whose values are random or uninitialised: only shape and dtype are compared
 RANDOM_MARKERS = ("rand", "normal", "bernoulli", "multinomial", "poisson", "dropout",
-                  "uniform", "exponential", "geometric", "cauchy", "log_normal", "empty")
+                  "uniform", "exponential", "geometric", "cauchy", "log_normal", "empty",
+                  "fractional_max_pool")
 
 
 # entries random only for some samples (dropout inside, training-mode rrelu)
