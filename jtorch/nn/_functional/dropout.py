@@ -5,6 +5,8 @@ state passed into the jitted kernel as data, so a new draw never recompiles):
 `torch.manual_seed` makes them repeatable, though the numbers differ from torch's."""
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 
@@ -45,18 +47,13 @@ def _dropout_kernel(input, key, p, kind, mask_dims):
     return (x.astype(compute) * (noise * a) + b).astype(x.dtype)
 
 
-def _feature_dims(input, expected, name):
-    """The feature dropouts mask whole channels: dims (N, C), or (C,) for unbatched input."""
-    if input.ndim not in expected:
-        raise RuntimeError(f"{name}: Expected {'D or '.join(map(str, expected))}D input, but "
-                           f"received a {input.ndim}D input")
-    return 2 if input.ndim == max(expected) else 1
-
-
-def _run(input, p, training, inplace, kind, mask_dims, name):
+def _run(input, p, training, inplace, kind, mask_dims, name, rank=None):
+    """`rank`: the rank torch's feature dropout sees (it unsqueezes unbatched inputs)."""
     _check_p(p)
     if not training or p == 0:
         return input
+    if mask_dims is not None and p < 1 and (input.ndim if rank is None else rank) < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     out = _dropout_kernel(input, next_key(), p, kind, mask_dims)
     if inplace:
         return write_inplace(input, out, name)
@@ -73,20 +70,55 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _run(input, p, training, inplace, "alpha", None, "alpha_dropout")
 
 
-def _feature(name, expected, kind):
-    def fn(input, p=0.5, training=True, inplace=False):
-        _check_p(p)
-        dims = _feature_dims(input, expected, name) if expected else min(input.ndim, 2)
-        return _run(input, p, training, inplace, kind, dims, name)
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Mirrors `torch.nn.functional.{name}`."
-    return fn
+def _deprecated_rank(name, input, expected, spatial):
+    if input.ndim not in expected:
+        warnings.warn(f"{name}: Received a {input.ndim}-D input to {name}, which is deprecated "
+                      "and will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that "
+                      f"{name} exists to provide channel-wise dropout on inputs with {spatial} "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. {expected[0]}D or {expected[1]}D inputs).", stacklevel=3)
 
 
-dropout1d = _feature("dropout1d", (2, 3), "plain")
-dropout2d = _feature("dropout2d", (3, 4), "plain")
-dropout3d = _feature("dropout3d", (4, 5), "plain")
-feature_alpha_dropout = _feature("feature_alpha_dropout", None, "alpha")
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Mirrors `torch.nn.functional.dropout1d`."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout "
+                           "on inputs with 1 spatial dimension, a channel dimension, and an "
+                           "optional batch dimension (i.e. 2D or 3D inputs).")
+    # unbatched (C, L): one mask entry per channel
+    return _run(input, p, training, inplace, "plain", input.ndim - 1, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Mirrors `torch.nn.functional.dropout2d`: as there, a 3D input is read as (N, C, L)."""
+    _check_p(p)
+    _deprecated_rank("dropout2d", input, (3, 4), 2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+                      "dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+    return _run(input, p, training, inplace, "plain", 2, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Mirrors `torch.nn.functional.dropout3d`: any input but 5D is unbatched, as there."""
+    _check_p(p)
+    _deprecated_rank("dropout3d", input, (4, 5), 3)
+    batched = input.ndim == 5
+    return _run(input, p, training, inplace, "plain", 2 if batched else 1, "dropout3d",
+                rank=input.ndim if batched else input.ndim + 1)
+
+
+def feature_alpha_dropout(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    return _run(input, p, training, inplace, "alpha", 2, "feature_alpha_dropout")
 
 
 def _feature_alpha_default(input, p=0.5, training=False, inplace=False):
@@ -102,8 +134,8 @@ OVERRIDES.update(dropout=dropout, alpha_dropout=alpha_dropout, dropout1d=dropout
 TORCH_EXPORTS.update(
     dropout=lambda input, p, train: dropout(input, p, train),
     alpha_dropout=lambda input, p, train: alpha_dropout(input, p, train),
-    feature_dropout=lambda input, p, train: _feature("feature_dropout", None, "plain")(
-        input, p, train),
+    feature_dropout=lambda input, p, train: _run(input, p, train, False, "plain", 2,
+                                                 "feature_dropout"),
     feature_alpha_dropout=lambda input, p, train: feature_alpha_dropout(input, p, train))
 
 
