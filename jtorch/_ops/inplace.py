@@ -8,6 +8,7 @@ import numpy as np
 import jax.numpy as jnp
 
 from .. import _alias
+from .._grad_state import STATE as _GRAD
 from .._tensor import Tensor, cast_value
 from .registry import OPS, register, write_inplace
 from .shape_join import _broadcast
@@ -76,7 +77,7 @@ def set_(self, source: Tensor | None = None, *args, **kwargs) -> Tensor:
     if source.dtype != self.dtype:
         raise RuntimeError(f"Could not set tensor of type {source.dtype} to a tensor of type "
                            f"{self.dtype}")
-    if self.requires_grad and self.grad_fn is None:
+    if self.requires_grad and self.grad_fn is None and _GRAD.enabled:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
     _alias.share_storage(self, source)

@@ -39,6 +39,15 @@ class RemovableHandle:
             if hooks is not None:
                 hooks.pop(self.id, None)
 
+    def __getstate__(self):
+        # pickled and deep-copied with the hook tables it points into (torch does the same)
+        return (self._hooks(), self.id, tuple(ref() for ref in self._extras))
+
+    def __setstate__(self, state):
+        hooks, self.id, extras = state
+        self._hooks = _ref(hooks if hooks is not None else {})
+        self._extras = tuple(_ref(d if d is not None else {}) for d in extras)
+
     def __enter__(self):
         return self
 

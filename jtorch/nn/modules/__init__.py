@@ -6,8 +6,9 @@ from .module import Module  # noqa: F401
 
 _FAMILIES = ("container", "linear", "flatten", "conv", "fold", "lazy", "padding",
              "pixelshuffle", "upsampling", "distance", "channelshuffle", "activation",
+             "activation_mha",
              "dropout", "loss", "normalization", "batchnorm", "instancenorm", "sparse",
-             "pooling", "rnn", "transformer")
+             "pooling", "rnn", "transformer", "adaptive", "linear_cross_entropy_options")
 
 __all__ = ["Module"]
 _mod = None
@@ -17,6 +18,8 @@ for _family in _FAMILIES:
     except ModuleNotFoundError as _e:   # a family not written yet
         if _e.name != f"{__name__}.{_family}":
             raise
+        continue
+    if _family == "lazy":   # torch.nn.modules.lazy.LazyModuleMixin stays in its file
         continue
     for _name in _mod.__all__:
         globals()[_name] = getattr(_mod, _name)

@@ -37,6 +37,8 @@ def load_from_state_dict(module, state_dict, prefix, local_metadata, strict, mis
                               f"received {type(value)}")
             continue
         lazy = is_lazy(param)
+        if lazy and is_lazy(value):
+            continue        # torch: both placeholders, nothing to copy
         if not lazy and param.dim() == 0 and value.dim() == 1 and value.shape[0] == 1:
             value = value[0]    # torch: old checkpoints stored scalars as shape [1]
         if not lazy and value.shape != param.shape:
