@@ -2,9 +2,9 @@
 
     python examples/train_tiny.py [--steps N]
 
-Plain torch API on `import jtorch as torch`: parameters that require grad, a forward pass
-in `torch.nn.functional`, `loss.backward()` and an SGD update under `torch.no_grad()`.
-(`nn.Module` and `torch.optim` arrive with their issues.)
+Plain torch API on `import jtorch as torch`: an `nn.Sequential` model, `nn.CrossEntropyLoss`,
+`loss.backward()` and an SGD update under `torch.no_grad()` (`torch.optim` arrives with its
+issue).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import argparse
 import pathlib
 
 import jtorch as torch
-import jtorch.nn.functional as F
+import jtorch.nn as nn
 
 DATA = pathlib.Path(__file__).parent / "data" / "blobs.csv"
 
@@ -33,20 +33,17 @@ def main(argv=None) -> float:
     torch.manual_seed(0)
     x, y = load()
     classes, hidden = int(y.max()) + 1, 16
-    w1 = (torch.randn(hidden, 2) * 0.5).requires_grad_()
-    b1 = torch.zeros(hidden, requires_grad=True)
-    w2 = (torch.randn(classes, hidden) * 0.5).requires_grad_()
-    b2 = torch.zeros(classes, requires_grad=True)
-    params = [w1, b1, w2, b2]
+    model = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+    loss_fn = nn.CrossEntropyLoss()
 
     for step in range(args.steps + 1):
-        logits = F.linear(F.relu(F.linear(x, w1, b1)), w2, b2)
-        loss = F.cross_entropy(logits, y)
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        model.zero_grad()
         loss.backward()
         with torch.no_grad():
-            for p in params:
+            for p in model.parameters():
                 p -= args.lr * p.grad
-                p.grad = None
         if step % 50 == 0:
             acc = (logits.argmax(1) == y).float().mean().item()
             print(f"step {step:4d}  loss {loss.item():.4f}  accuracy {acc:.3f}")

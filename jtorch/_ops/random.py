@@ -8,6 +8,7 @@ torch's numbers. Value checks that torch makes (probabilities in range...) run e
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -31,15 +32,28 @@ def _key(state):
     return jax.random.fold_in(key, (offset >> 32).astype(jnp.uint32))
 
 
-def _sampler(fn):
+def _sampler(fn=None, *, elementwise=False):
     """`fn(key, shape, dtype, *params)` as a draw from a generator: one jitted kernel per
-    (shape, numpy dtype), called with the generator's (seed, offset) and the parameters."""
+    (shape, numpy dtype), called with the generator's (seed, offset) and the parameters.
+
+    An `elementwise` sampler draws each element independently: with scalar parameters it
+    draws a flat run whose length is the element count rounded up to a power of two, and a
+    second, trivial kernel per shape slices and reshapes it. The PRNG's kernel is the costly
+    one to compile (about 0.5 s), so a model whose parameters have many shapes compiles a
+    few of those instead of one per shape."""
+    if fn is None:
+        return functools.partial(_sampler, elementwise=elementwise)
     kernels: dict = {}
 
     @functools.wraps(fn)
     def draw(generator, shape, dtype, *params):
         gen = generator if generator is not None else default_generator
-        key = (tuple(shape), np.dtype(dtype))
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        count = math.prod(shape)
+        if elementwise and count > 0 and all(np.ndim(p) == 0 for p in params):
+            flat = _flat_kernel(kernels, fn, _bucket(count), dtype)(gen._next(), *params)
+            return _reshape_kernel(flat.shape[0], count, shape)(flat)
+        key = (shape, dtype)
         kernel = kernels.get(key)
         if kernel is None:
             kernel = kernels[key] = jax.jit(
@@ -48,12 +62,29 @@ def _sampler(fn):
     return draw
 
 
+def _bucket(count: int) -> int:
+    return max(256, 1 << (count - 1).bit_length())
+
+
+def _flat_kernel(kernels, fn, length, dtype):
+    key = ("flat", length, dtype)
+    kernel = kernels.get(key)
+    if kernel is None:
+        kernel = kernels[key] = jax.jit(lambda state, *p: fn(_key(state), (length,), dtype, *p))
+    return kernel
+
+
+@functools.lru_cache(maxsize=1024)
+def _reshape_kernel(length, count, shape):
+    return jax.jit(lambda flat: flat[:count].reshape(shape))
+
+
 def _real(dtype):
     return np.dtype(np.float32 if dtype == np.complex64 else np.float64) \
         if np.dtype(dtype).kind == "c" else dtype
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _uniform(key, shape, dtype, low, high):
     if np.dtype(dtype).kind == "c":   # torch: real and imaginary parts each U[low, high)
         parts = jax.random.uniform(key, (*shape, 2), _real(dtype), low, high)
@@ -61,13 +92,13 @@ def _uniform(key, shape, dtype, low, high):
     return jax.random.uniform(key, shape, dtype, low, high)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _normal(key, shape, dtype, mean, std):
     # complex: jax, like torch, gives each part variance 1/2
     return (jax.random.normal(key, shape, dtype) * std + mean).astype(dtype)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _integers(key, shape, dtype, low, span):
     """low + (64 random bits mod span), as torch's random_ does; span 0 means 2**64."""
     bits = jax.random.bits(key, shape, jnp.uint64)
@@ -88,29 +119,29 @@ def _compute_float(x):
     return jnp.float64 if strong64 else jnp.float32
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _bernoulli(key, shape, dtype, p):
     return (jax.random.uniform(key, shape, _compute_float(p)) < p).astype(dtype)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _exponential(key, shape, dtype, lambd):
     return (jax.random.exponential(key, shape, dtype) / lambd).astype(dtype)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _geometric(key, shape, dtype, p):
     ft = jnp.float64 if dtype == np.float64 else jnp.float32
     u = jax.random.uniform(key, shape, ft, minval=jnp.finfo(ft).tiny)
     return (jnp.ceil(jnp.log(u) / jnp.log1p(-p))).clip(1).astype(dtype)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _cauchy(key, shape, dtype, median, sigma):
     return (jax.random.cauchy(key, shape, dtype) * sigma + median).astype(dtype)
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _log_normal(key, shape, dtype, mean, std):
     return jnp.exp(jax.random.normal(key, shape, dtype) * std + mean).astype(dtype)
 

@@ -50,7 +50,7 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-@_sampler
+@_sampler(elementwise=True)
 def _truncated_normal(key, shape, dtype, p_lo, p_hi, flip, mean, std, a, b):
     """mean + std * Phi^-1(U(p_lo, p_hi)), negated when `flip`, clipped to [a, b]."""
     work = np.float64 if dtype == np.float64 else np.float32
