@@ -86,7 +86,28 @@ def _state_to_jtorch(state):
     return {k: to_jtorch(v) if isinstance(v, torch.Tensor) else v for k, v in state.items()}
 
 
-def run_module_sample(info, sample, training: bool, seed: int = 0):
+def _to_torch(v):
+    if isinstance(v, jtorch.Tensor):
+        return torch.from_numpy(np.array(to_numpy(v))).to(getattr(torch, str(v.dtype)[6:]))
+    return v
+
+
+def _check_back_to_torch(t_cls, j_cls, c_args, c_kwargs, f_args, j_f_args, f_kwargs,
+                         j_f_kwargs, training):
+    """The other direction: a module initialised by jtorch, its state_dict loaded into torch,
+    gives torch's output."""
+    j_fresh = j_cls(*convert_arg(c_args), **convert_arg(c_kwargs)).train(training)
+    t_fresh = t_cls(*c_args, **c_kwargs).train(training)
+    t_fresh.load_state_dict({k: _to_torch(v) for k, v in j_fresh.state_dict().items()})
+    with torch.no_grad():
+        t_out = t_fresh(*f_args, **f_kwargs)
+    with jtorch.no_grad():
+        j_out = j_fresh(*j_f_args, **j_f_kwargs)
+    compare(t_out, j_out, "output of jtorch's initialisation loaded into torch", rtol=1e-4,
+            atol=1e-5)
+
+
+def run_module_sample(info, sample, training: bool, seed: int = 0, back_to_torch=False):
     t_cls = info.module_cls
     j_cls = getattr(jtorch.nn, t_cls.__name__)
     c_args, c_kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
@@ -120,6 +141,9 @@ def run_module_sample(info, sample, training: bool, seed: int = 0):
     j_out = j_mod(*j_f_args, **j_f_kwargs)
     values = not _is_random(t_mod, training)
     compare(t_out, j_out, "output", values=values, rtol=1e-4, atol=1e-5)
+    if values and back_to_torch and not info.is_lazy:
+        _check_back_to_torch(t_cls, j_cls, c_args, c_kwargs, f_args, j_f_args, f_kwargs,
+                             j_f_kwargs, training)
     if values:
         t_after, j_after = t_mod.state_dict(), j_mod.state_dict()
         for k in t_after:
@@ -170,7 +194,7 @@ def run_module_entry(info, max_samples: int | None = MAX_MODULE_SAMPLES) -> int:
                                           requires_grad=True, training=training)
         for i, sample in enumerate(_spread(samples, max_samples)):
             try:
-                run_module_sample(info, sample, training)
+                run_module_sample(info, sample, training, back_to_torch=i == 0)
             except Exception as e:
                 desc = sample.desc or f"sample {i}"
                 raise type(e)(f"[{'train' if training else 'eval'} {desc}] {e}") \
