@@ -122,3 +122,54 @@ def test_zoo_repr_state_dict_and_round_trips(name):
     t_model.load_state_dict({k: torch.tensor(_np(v)) for k, v in j_model.state_dict().items()})
     np.testing.assert_allclose(_np(j_model(jtorch.tensor(x_np))),
                                _np(t_model(torch.tensor(x_np))), rtol=2e-4, atol=2e-5)
+
+
+# every layer that holds parameters or buffers, built the same way in both libraries
+STATEFUL = {
+    "Linear": lambda T: T.nn.Linear(3, 4), "Bilinear": lambda T: T.nn.Bilinear(3, 2, 4),
+    "Conv1d": lambda T: T.nn.Conv1d(2, 4, 3, groups=2),
+    "Conv2d": lambda T: T.nn.Conv2d(2, 3, (2, 3), bias=False),
+    "Conv3d": lambda T: T.nn.Conv3d(1, 2, 2),
+    "ConvTranspose1d": lambda T: T.nn.ConvTranspose1d(2, 4, 3, groups=2),
+    "ConvTranspose2d": lambda T: T.nn.ConvTranspose2d(2, 3, 2),
+    "ConvTranspose3d": lambda T: T.nn.ConvTranspose3d(1, 2, 2, bias=False),
+    "BatchNorm1d": lambda T: T.nn.BatchNorm1d(3), "BatchNorm2d": lambda T: T.nn.BatchNorm2d(3),
+    "BatchNorm3d": lambda T: T.nn.BatchNorm3d(3, affine=False),
+    "SyncBatchNorm": lambda T: T.nn.SyncBatchNorm(3),
+    "InstanceNorm2d": lambda T: T.nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+    "LayerNorm": lambda T: T.nn.LayerNorm((2, 3)), "GroupNorm": lambda T: T.nn.GroupNorm(2, 4),
+    "RMSNorm": lambda T: T.nn.RMSNorm(3), "PReLU": lambda T: T.nn.PReLU(3),
+    "Embedding": lambda T: T.nn.Embedding(5, 3, padding_idx=1),
+    "EmbeddingBag": lambda T: T.nn.EmbeddingBag(5, 3, mode="max"),
+    "RNN": lambda T: T.nn.RNN(3, 4, num_layers=2, nonlinearity="relu"),
+    "LSTM": lambda T: T.nn.LSTM(3, 4, bidirectional=True, proj_size=2),
+    "GRU": lambda T: T.nn.GRU(3, 4, bias=False),
+    "RNNCell": lambda T: T.nn.RNNCell(3, 4), "LSTMCell": lambda T: T.nn.LSTMCell(3, 4),
+    "GRUCell": lambda T: T.nn.GRUCell(3, 4),
+    "MultiheadAttention": lambda T: T.nn.MultiheadAttention(4, 2, add_bias_kv=True, kdim=3,
+                                                           vdim=5),
+    "Transformer": lambda T: T.nn.Transformer(4, 2, 1, 1, 8),
+    "AdaptiveLogSoftmaxWithLoss": lambda T: T.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3, 6]),
+    "CrossEntropyLoss": lambda T: T.nn.CrossEntropyLoss(weight=T.tensor([1.0, 2.0, 0.5])),
+    "BCEWithLogitsLoss": lambda T: T.nn.BCEWithLogitsLoss(pos_weight=T.tensor([2.0, 3.0])),
+    "ParameterDict": lambda T: T.nn.ParameterDict({"a": T.nn.Parameter(T.ones(2))}),
+}
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_state_dict_interchange(name):
+    t_mod, j_mod = STATEFUL[name](torch), STATEFUL[name](jtorch)
+    assert repr(j_mod) == repr(t_mod)
+    t_sd, j_sd = t_mod.state_dict(), j_mod.state_dict()
+    assert list(j_sd) == list(t_sd) and j_sd._metadata == t_sd._metadata
+    for k in t_sd:
+        assert (tuple(j_sd[k].shape), str(j_sd[k].dtype)) == \
+            (tuple(t_sd[k].shape), str(t_sd[k].dtype)), k
+    # torch -> jtorch, then jtorch (its own values) -> torch
+    j_mod.load_state_dict({k: jtorch.tensor(_np(v)) for k, v in t_sd.items()})
+    for k, v in j_mod.state_dict().items():
+        np.testing.assert_array_equal(_np(v), _np(t_sd[k]), err_msg=k)
+    fresh = STATEFUL[name](jtorch)
+    t_mod.load_state_dict({k: torch.tensor(_np(v)) for k, v in fresh.state_dict().items()})
+    for k, v in t_mod.state_dict().items():
+        np.testing.assert_array_equal(_np(v), _np(fresh.state_dict()[k]), err_msg=k)

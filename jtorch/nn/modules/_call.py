@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from ..._tensor import Tensor
+from ...utils.hooks import BackwardHook
 from . import module as _m
 
 
@@ -72,7 +73,7 @@ def _call(module, state, called):
     full_hooks = full_hooks + non_full_hooks
     bw_hook = None
     if full_hooks or pre_hooks:
-        bw_hook = _m.BackwardHook(module, full_hooks, pre_hooks)
+        bw_hook = BackwardHook(module, full_hooks, pre_hooks)
         args = bw_hook.setup_input_hook(args)
     result = module.forward(*args, **kwargs)
     state["result"] = result

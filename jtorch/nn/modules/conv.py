@@ -5,19 +5,18 @@ number of spatial dimensions (`_dims`), as torch's classes differ in nothing els
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
-from itertools import repeat
 from typing import Literal
 
 from ..._ops.creation import empty
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
-from .. import init
 from ..parameter import Parameter, UninitializedParameter
+from . import utils
 from .lazy import LazyModuleMixin
+from .linear import reset_weight_and_bias
 from .module import Module
+from .utils import _reverse_repeat_tuple
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
@@ -28,12 +27,7 @@ _PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 def _ntuple(x, n: int) -> tuple:
     """torch's `_ntuple(n)(x)`: an iterable as a tuple, anything else repeated n times."""
-    return tuple(x) if isinstance(x, Iterable) else tuple(repeat(x, n))
-
-
-def _reverse_repeat_tuple(t, n: int) -> tuple:
-    """(a, b) -> (b, b, a, a) for n=2: conv padding per dimension in F.pad's order."""
-    return tuple(x for x in reversed(t) for _ in range(n))
+    return utils._ntuple(n)(x)
 
 
 class _ConvNd(Module):
@@ -93,12 +87,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # torch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)), the bias the same bound
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

@@ -16,6 +16,16 @@ from .module import Module
 __all__ = ["Bilinear", "Identity", "LazyLinear", "Linear"]
 
 
+
+def reset_weight_and_bias(module) -> None:
+    """torch's default for Linear and the convolutions: kaiming_uniform_(a=sqrt(5)) gives
+    the weight U(±1/sqrt(fan_in)), and the bias gets the same bound."""
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(module.bias, -bound, bound)
+
 class Identity(Module):
     """Mirrors `torch.nn.Identity`."""
 
@@ -42,12 +52,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # torch: kaiming_uniform_(a=sqrt(5)) gives U(±1/sqrt(fan_in)), the bias the same bound
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)

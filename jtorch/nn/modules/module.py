@@ -3,16 +3,14 @@ traversal, state_dict, hooks and repr, in torch's orders and formats (DESIGN.md 
 from __future__ import annotations
 
 import functools
-import itertools
 import warnings
 import weakref
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Iterator, Mapping
 
-from ... import _dtype
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ...utils.hooks import BackwardHook, RemovableHandle
+from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["register_module_forward_pre_hook", "register_module_forward_hook",
