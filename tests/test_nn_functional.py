@@ -1,6 +1,8 @@
 """jtorch.nn.functional against torch.nn.functional: one table row per op call."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -295,3 +297,17 @@ def test_dropout_follows_manual_seed():
     jtorch.manual_seed(3)
     again = np.asarray(JF.dropout(x)._value)
     np.testing.assert_array_equal(first, again)
+
+
+def test_warnings_from_kernels_repeat_on_every_call():
+    # the kernel's Python function runs once, when jax traces it; torch warns on each call
+    counts = []
+    for T in (torch, jtorch):
+        x = T.tensor([[0.1, 0.9], [0.5, 0.5]]).log()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                T.nn.functional.kl_div(x, x.exp())
+                T.nn.functional.mse_loss(T.ones(3), T.ones(3, 1))
+        counts.append(sorted(str(w.message)[:40] for w in caught))
+    assert counts[0] == counts[1] and len(counts[1]) == 6

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import inspect
+import warnings
 from typing import Callable
 
 import jax
@@ -125,6 +126,9 @@ class _Op:
         self.scalar_positions = frozenset(params.index(p) for p in scalars if p in params)
         self.scalar_names = frozenset(scalars)
         self.kernels: dict = {}
+        # warnings the op's function raised while jax traced it: {key: {shapes: warnings}},
+        # raised again on every call with those shapes (the trace runs only once)
+        self.trace_warnings: dict = {}
 
     def kernel(self, key):
         """The jit-compiled function for one static key (built on first use)."""
@@ -139,7 +143,18 @@ class _Op:
                 kwargs = {n: _thaw(k, it) for n, k in kw_keys}
                 return impl(*args, **kwargs)
 
-            fn = self.kernels[key] = jax.jit(call) if self.jit else call
+            def traced(*arrays):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    out = call(*arrays)
+                shapes = tuple(jnp.shape(a) for a in arrays)
+                table = self.trace_warnings.setdefault(key, {})
+                table[shapes] = [(w.message, w.category) for w in caught]
+                if not any(table.values()):
+                    del self.trace_warnings[key]
+                return out
+
+            fn = self.kernels[key] = jax.jit(traced) if self.jit else call
         return fn
 
     def __call__(self, *args, **kwargs):
@@ -186,6 +201,8 @@ class _Op:
             if "incompatible shapes for broadcasting" not in str(e):
                 raise
             _broadcast_error(arrays, e)
+        if self.trace_warnings and key in self.trace_warnings:
+            _warn_again(self.trace_warnings[key], arrays)
         result = Tensor._wrap(out) if type(out) is _ARRAY else _wrap(out)
         if self.returns is not None and type(result) is tuple:
             # overloads such as max(x) / max(x, dim) return a tensor or a named tuple
@@ -223,6 +240,12 @@ class _Op:
 
     def __repr__(self):
         return f"<jtorch op {self.name}>"
+
+
+def _warn_again(table, arrays):
+    """torch warns on every call: raise the warnings the trace of these shapes raised."""
+    for message, category in table.get(tuple(jnp.shape(a) for a in arrays), ()):
+        warnings.warn(message, category, stacklevel=4)
 
 
 def _broadcast_error(arrays, error):
