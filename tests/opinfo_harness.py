@@ -62,6 +62,16 @@ def to_jtorch(x, grad=False, memo=None):
             out.requires_grad_(True)
         memo[id(x)] = out
         return out
+    if isinstance(x, torch.nn.Module) and not list(x.parameters()) and \
+            not list(x.buffers()):
+        # a parameterless module argument (triplet_margin_with_distance_loss's distance):
+        # jtorch's module of the same class and settings
+        module = object.__new__(getattr(jtorch.nn, type(x).__name__))
+        jtorch.nn.Module.__init__(module)
+        for name, value in vars(x).items():
+            if not name.startswith("_"):
+                setattr(module, name, value)
+        return module
     if isinstance(x, torch.dtype):
         return getattr(jtorch, str(x).split(".")[1])
     if isinstance(x, torch.device):
