@@ -79,6 +79,12 @@ def _typename(obj) -> str:
         f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
+def number(value):
+    """A hyper-parameter as the kernel's traced argument: a Python float, or a Tensor's
+    array (a tensor lr changes without recompiling)."""
+    return value._value if isinstance(value, Tensor) else float(value)
+
+
 # one jitted update per (optimizer function, static options); jax caches shapes under it
 _KERNELS: dict = {}
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, number
 
 __all__ = ["SGD"]
 
@@ -74,15 +74,9 @@ class SGD(Optimizer):
                 if use_momentum:
                     state.setdefault("momentum_buffer", None)
             static = (use_momentum, bool(group["nesterov"]), bool(group["maximize"]),
-                      _number(group["weight_decay"]) != 0)
-            hyper = tuple(_number(group[k]) for k in ("lr", "momentum", "dampening",
+                      number(group["weight_decay"]) != 0)
+            hyper = tuple(number(group[k]) for k in ("lr", "momentum", "dampening",
                                                       "weight_decay"))
             self._run_update(_sgd, static, hyper, params, [p.grad for p in params], states,
                              ("momentum_buffer",) if use_momentum else ())
         return loss
-
-
-def _number(value):
-    """A hyper-parameter as the kernel's traced argument: a Python float, or a Tensor's
-    array (a tensor lr changes without recompiling)."""
-    return value._value if isinstance(value, Tensor) else float(value)

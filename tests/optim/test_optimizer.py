@@ -17,6 +17,10 @@ CASES = {
     "SGD": [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.9,
                                                             nesterov=True, weight_decay=0.01),
             dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)],
+    "Adam": [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True),
+             dict(lr=0.02, eps=1e-6, maximize=True, decoupled_weight_decay=True,
+                  weight_decay=0.05)],
+    "AdamW": [dict(lr=0.01), dict(lr=0.01, amsgrad=True, weight_decay=0.2)],
 }
 IDS = [(name, i) for name, sets in CASES.items() for i in range(len(sets))]
 
