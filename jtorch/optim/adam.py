@@ -104,10 +104,7 @@ class Adam(Optimizer):
         from .._ops.creation import tensor, zeros_like
         from .. import float32
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
+        for group, params in self._groups_to_update():
             amsgrad = bool(group["amsgrad"])
             names = ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
             states = []

@@ -18,6 +18,7 @@ import jax
 from .. import _alias
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..nn.modules.module import zero_grads
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",
@@ -206,21 +207,17 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+        zero_grads(chain.from_iterable(g["params"] for g in self.param_groups), set_to_none)
 
     def step(self, closure: Callable[[], float] | None = None):
         raise NotImplementedError
+
+    def _groups_to_update(self):
+        """Each param group with its parameters that have a gradient (torch skips the rest)."""
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                yield group, params
 
     @staticmethod
     def _closure_loss(closure):

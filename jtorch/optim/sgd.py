@@ -63,10 +63,7 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
+        for group, params in self._groups_to_update():
             use_momentum = group["momentum"] != 0
             # torch keeps state only with momentum: the buffer, made on the first step
             states = [self.state[p] for p in params] if use_momentum else [{} for _ in params]

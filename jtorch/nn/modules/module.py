@@ -488,17 +488,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def share_memory(self) -> "Module":
         return self._apply(lambda t: t.share_memory_())
@@ -794,6 +784,21 @@ class Module:
         replica._modules = replica._modules.copy()
         replica._is_replica = True
         return replica
+
+
+def zero_grads(params, set_to_none: bool) -> None:
+    """torch's zero_grad of Module and Optimizer: drop each gradient, or detach and zero it."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if p.grad.grad_fn is not None:
+                p.grad.detach_()
+            else:
+                p.grad.requires_grad_(False)
+            p.grad.zero_()
 
 
 def _remove_from(name, *tables):
