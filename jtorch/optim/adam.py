@@ -87,18 +87,11 @@ class Adam(Optimizer):
                         capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        if fused and differentiable:
-            raise RuntimeError("`fused` does not support `differentiable`")
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        self._check_fused()
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for name, default in (("amsgrad", False), ("maximize", False), ("foreach", None),
-                                  ("capturable", False), ("differentiable", False),
-                                  ("fused", None), ("decoupled_weight_decay", False)):
-                group.setdefault(name, default)
+    _group_defaults = (("amsgrad", False), ("maximize", False), ("foreach", None),
+                       ("capturable", False), ("differentiable", False), ("fused", None),
+                       ("decoupled_weight_decay", False))
 
     def step(self, closure=None):
         from .._ops.creation import tensor, zeros_like

@@ -136,6 +136,9 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
+    # options an older pickle or state_dict may lack: (name, default) for every param group
+    _group_defaults: tuple = ()
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
@@ -144,6 +147,17 @@ class Optimizer:
                      "_optimizer_load_state_dict_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for name, default in self._group_defaults:
+                group.setdefault(name, default)
+
+    def _check_fused(self):
+        """torch's refusals of `fused` with `differentiable` or `foreach` (all three change
+        nothing here, but the same arguments must fail)."""
+        if self.defaults.get("fused") and self.defaults.get("differentiable"):
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if self.defaults.get("fused") and self.defaults.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
