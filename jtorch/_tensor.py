@@ -323,9 +323,9 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec):
-        if self._value.ndim == 0 and spec:
-            return format(self.item(), spec)
-        return object.__format__(self, spec) if spec else repr(self)
+        if self._value.ndim == 0:      # torch: a 0-d tensor formats as its Python number
+            return format(self.detach().item(), spec)
+        return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (np.asarray(self._value), self.requires_grad))

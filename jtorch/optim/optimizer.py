@@ -14,6 +14,7 @@ from itertools import chain
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 
 from .. import _alias
 from .._tensor import Tensor
@@ -94,8 +95,30 @@ def _kernel(update, static):
     key = (update, static)
     fn = _KERNELS.get(key)
     if fn is None:
-        fn = _KERNELS[key] = jax.jit(functools.partial(update, static))
+        fn = _KERNELS[key] = jax.jit(functools.partial(_on_real_views, update, static))
     return fn
+
+
+def _as_real(x):
+    return jnp.stack([x.real, x.imag], -1) if x is not None and jnp.iscomplexobj(x) else x
+
+
+def _on_real_views(update, static, hyper, params, grads, states):
+    """`update` with complex parameters, gradients and states seen as real pairs (torch's
+    `view_as_real`): each optimizer's elementwise math then treats the real and imaginary
+    parts as two parameters, as torch's does; the results go back to complex."""
+    complex_shapes = [_as_real(p).shape if jnp.iscomplexobj(p) else None for p in params]
+    if not any(complex_shapes):
+        return update(static, hyper, params, grads, states)
+    new_params, new_states = update(
+        static, hyper, [_as_real(p) for p in params], [_as_real(g) for g in grads],
+        [tuple(_as_real(s) for s in state) for state in states])
+
+    def back(x, shape):
+        return jax.lax.complex(x[..., 0], x[..., 1]) if shape and x.shape == shape else x
+    return ([back(p, shape) for p, shape in zip(new_params, complex_shapes)],
+            [tuple(back(s, shape) for s in state)
+             for state, shape in zip(new_states, complex_shapes)])
 
 
 class Optimizer:
