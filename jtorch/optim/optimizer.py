@@ -250,11 +250,18 @@ class Optimizer:
         raise NotImplementedError
 
     def _groups_to_update(self):
-        """Each param group with its parameters that have a gradient (torch skips the rest)."""
+        """Each param group with its parameters that have a gradient (torch skips the rest).
+        A parameter listed twice (torch warns) is updated twice, the second time from the
+        first's result as in torch's loop: each repeat comes in a later batch."""
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                yield group, params
+            while params:
+                batch, repeats, seen = [], [], set()
+                for p in params:
+                    (repeats if id(p) in seen else batch).append(p)
+                    seen.add(id(p))
+                yield group, batch
+                params = repeats
 
     @staticmethod
     def _closure_loss(closure):
