@@ -91,12 +91,20 @@ def number(value):
 _KERNELS: dict = {}
 
 
-def _kernel(update, static):
-    key = (update, static)
+def _kernel(update, static, donate):
+    key = (update, static, donate)
     fn = _KERNELS.get(key)
     if fn is None:
-        fn = _KERNELS[key] = jax.jit(functools.partial(_on_real_views, update, static))
+        fn = _KERNELS[key] = jax.jit(functools.partial(_on_real_views, update, static),
+                                     donate_argnums=(1, 3) if donate else ())
     return fn
+
+
+def _donatable(tensors) -> bool:
+    """Whether every tensor is a root whose array only it holds (`_alias.exclusive`): then
+    the update may overwrite the old parameters and states in place (XLA buffer donation),
+    so a step needs no second copy of the model and its optimizer state."""
+    return all(t is None or (t._view is None and _alias.exclusive(t)) for t in tensors)
 
 
 def _as_real(x):
@@ -275,21 +283,25 @@ class Optimizer:
         """Runs `update(static, hyper, params, grads, states)` (pure, jax arrays; `states` a
         list of one tuple per parameter, ordered as `names`) as one jitted call, then writes
         the new parameter values in place and stores the new state tensors."""
+        donate = _donatable(params) and _donatable(s[n] for s in states for n in names)
         p_arrays = [p._value for p in params]
         g_arrays = [g._value for g in grads]
         s_arrays = [tuple(None if s[n] is None else s[n]._value for n in names)
                     for s in states]
-        new_params, new_states = _kernel(update, static)(hyper, p_arrays, g_arrays, s_arrays)
+        new_params, new_states = _kernel(update, static, donate)(hyper, p_arrays, g_arrays,
+                                                                 s_arrays)
+        del p_arrays, s_arrays
         with no_grad():
             for p, value in zip(params, new_params):
-                _alias.write(p, value)
+                _alias.write(p, value, owned=True)
             for state, values in zip(states, new_states):
                 for name, value in zip(names, values):
                     current = state.get(name)
                     if isinstance(current, Tensor) and current._value.shape == value.shape:
-                        _alias.write(current, value)
+                        _alias.write(current, value, owned=True)
                     else:
-                        state[name] = Tensor._wrap(value)
+                        state[name] = fresh = Tensor._wrap(value)
+                        fresh._owns = id(value)
 
     # -- state_dict -------------------------------------------------------------------------
     def register_step_pre_hook(self, hook) -> RemovableHandle:
