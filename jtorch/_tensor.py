@@ -5,12 +5,16 @@ op: metadata, conversions to Python and numpy, `to`/`type`, and the Python proto
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import jax
 import jax.numpy as jnp
 
 from . import _alias, _device, _dtype
 from ._grad_state import STATE as _GRAD_STATE
+
+_WARNED_FLOAT_OF_GRAD = False     # torch warns once per process
 
 __all__ = ["Tensor", "Size"]
 
@@ -278,6 +282,12 @@ class Tensor:
         return int(self._scalar("int"))
 
     def __float__(self):
+        global _WARNED_FLOAT_OF_GRAD
+        if self._requires_grad and not _WARNED_FLOAT_OF_GRAD:
+            _WARNED_FLOAT_OF_GRAD = True
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._scalar("float"))
 
     def __complex__(self):

@@ -164,3 +164,19 @@ def test_operators_with_foreign_operands_follow_torch():
                 bad()
         assert (t * np.ones(2)).dtype == lib.float64
     assert (~jtorch.tensor([1, 2])).tolist() == (~torch.tensor([1, 2])).tolist()
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
+    """torch warns (once per process) on float() of a tensor that requires grad; int(),
+    item() and detached tensors are silent."""
+    import warnings
+    monkeypatch.setattr(jtorch._tensor, "_WARNED_FLOAT_OF_GRAD", False)
+    x = jtorch.ones(2, requires_grad=True).sum()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        int(x), x.item(), float(x.detach())
+        assert not caught
+        float(x), float(x * 2)
+    assert len(caught) == 1 and caught[0].category is UserWarning
+    assert str(caught[0].message).startswith("Converting a tensor with requires_grad=True to "
+                                             "a scalar may lead to unexpected behavior.")

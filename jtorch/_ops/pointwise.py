@@ -5,6 +5,8 @@ can reuse another's math (rsub is sub reversed) without going through the public
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -209,7 +211,34 @@ def _pow(input, exponent):
         return a | ~b
     if d._category == 1:
         return _int_pow(a, b)
+    if jnp.ndim(b) == 0 and is_python_scalar(exponent) and not jnp.iscomplexobj(a):
+        return _scalar_pow(a, b)
     return jnp.power(a, b)
+
+
+# torch's CPU kernel computes these scalar exponents as products, roots and reciprocals
+# rather than pow, which rounds differently (x ** 3 differs in a quarter of float32 values).
+# Not -0.5: XLA turns 1 / sqrt(x) into its own rsqrt, which rounds like neither.
+_SCALAR_POWERS = ((2, lambda x: x * x), (3, lambda x: x * x * x), (0.5, jnp.sqrt),
+                  (-1, lambda x: 1 / x), (-2, lambda x: 1 / (x * x)))
+
+
+@jax.custom_jvp
+def _scalar_pow(a, e):
+    """`a ** e` for a traced Python-scalar exponent `e`, with torch's formula for e's value."""
+    out = jnp.power(a, e)
+    for value, formula in _SCALAR_POWERS:
+        out = jnp.where(e == value, formula(a), out)
+    return out
+
+
+@_scalar_pow.defjvp
+def _scalar_pow_jvp(primals, tangents):
+    # torch's pow_backward: grad * (exponent * self.pow(exponent - 1)), zero for exponent 0
+    # (differentiating the formulas instead would put 0/0 into the gradient at x = 0)
+    a, e = primals
+    slope = jnp.where(e == 0, 0, e * _scalar_pow(a, e - 1))
+    return _scalar_pow(a, e), tangents[0] * slope.astype(a.dtype)
 
 
 def _float_power(input, exponent):
