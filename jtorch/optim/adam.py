@@ -4,15 +4,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, number
+from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
 
 __all__ = ["Adam"]
-
-
-def lerp(start, end, weight):
-    """torch's lerp: from the nearer end, so that weight 1 gives `end` exactly."""
-    return jnp.where(jnp.abs(weight) < 0.5, start + weight * (end - start),
-                     end - (end - start) * (1 - weight))
 
 
 def _adam(static, hyper, params, grads, states):
@@ -93,9 +87,13 @@ class Adam(Optimizer):
                        ("capturable", False), ("differentiable", False), ("fused", None),
                        ("decoupled_weight_decay", False))
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        tensor_scalars(self, ("step",))
+
     def step(self, closure=None):
-        from .._ops.creation import tensor, zeros_like
         from .. import float32
+        from .._ops.creation import tensor, zeros_like
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
             amsgrad = bool(group["amsgrad"])
@@ -104,7 +102,9 @@ class Adam(Optimizer):
             for p in params:
                 state = self.state[p]
                 if not state:    # torch's lazy state, in its key order
-                    state["step"] = tensor(0.0, dtype=float32)
+                    # torch: float32 when fused, else the default dtype's width
+                    state["step"] = tensor(0.0, dtype=float32) if group["fused"] \
+                        else scalar_state(0.0)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
                     if amsgrad:

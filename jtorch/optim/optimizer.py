@@ -87,6 +87,33 @@ def number(value):
     return value._value if isinstance(value, Tensor) else float(value)
 
 
+def lerp(start, end, weight):
+    """torch's lerp: from the nearer end, so that weight 1 gives `end` exactly."""
+    return jnp.where(jnp.abs(weight) < 0.5, start + weight * (end - start),
+                     end - (end - start) * (1 - weight))
+
+
+def scalar_state(value) -> Tensor:
+    """A 0-d state entry (`step`, `mu_product`) in torch's `_get_scalar_dtype()`: float64
+    under a float64 default dtype, else float32."""
+    from .. import float32, float64, get_default_dtype
+    from .._ops.creation import tensor
+    if isinstance(value, Tensor):
+        return value
+    return tensor(float(value), dtype=float64 if get_default_dtype() is float64 else float32)
+
+
+def tensor_scalars(optimizer: "Optimizer", names: tuple[str, ...]) -> None:
+    """Python-number `step`-like entries of an old state_dict as 0-d tensors, as torch's
+    `__setstate__` converts them."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if state:
+                for name in names:
+                    state[name] = scalar_state(state[name])
+
+
 # one jitted update per (optimizer function, static options); jax caches shapes under it
 _KERNELS: dict = {}
 

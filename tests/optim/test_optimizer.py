@@ -8,119 +8,74 @@ import pytest
 import jtorch
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("expecttest")
 
-SHAPES = [(3, 4), (4,), ()]
-STEPS = 20
+from optim_harness import (STEPS, assert_same, make_params,  # noqa: E402
+                           optim_db_inputs, set_grads, to_jtorch, to_np, to_torch)
 
-# optimizer name -> option sets (each compared over STEPS steps)
-CASES = {
-    "SGD": [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.9,
-                                                            nesterov=True, weight_decay=0.01),
-            dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)],
-    "Adam": [dict(lr=0.01), dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True),
+# option sets optim_db lacks (tests/optim/test_optim_db.py sweeps optim_db's own)
+EXTRA = {
+    "SGD": [dict(lr=0.05, momentum=0.5, dampening=0.3, maximize=True)],
+    "Adam": [dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, amsgrad=True),
              dict(lr=0.02, eps=1e-6, maximize=True, decoupled_weight_decay=True,
                   weight_decay=0.05)],
-    "AdamW": [dict(lr=0.01), dict(lr=0.01, amsgrad=True, weight_decay=0.2)],
 }
-IDS = [(name, i) for name, sets in CASES.items() for i in range(len(sets))]
+EXTRA_IDS = [(name, i) for name, sets in EXTRA.items() for i in range(len(sets))]
+# mid-training interchange: every optimizer stepped by gradients, with optim_db's last
+# (most option-laden) input
+LAST_INPUTS = {name: kwargs for name, _, kwargs, info in optim_db_inputs()
+               if not info.step_requires_closure}
 
 
-def _np(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.array(t.detach()._value)
+def _optimizers(name, kwargs, t_params, j_params):
+    return (getattr(torch.optim, name)(t_params, **kwargs),
+            getattr(jtorch.optim, name)(j_params, **to_jtorch(kwargs)))
 
 
-def _pair(rng):
-    values = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
-    return ([torch.nn.Parameter(torch.tensor(v)) for v in values],
-            [jtorch.nn.Parameter(jtorch.tensor(v)) for v in values])
-
-
-def _set_grads(rng, t_params, j_params):
-    for tp, jp in zip(t_params, j_params):
-        g = rng.standard_normal(tuple(tp.shape)).astype(np.float32)
-        tp.grad, jp.grad = torch.tensor(g), jtorch.tensor(g)
-
-
-def _to_jtorch(value):
-    if isinstance(value, torch.Tensor):
-        return jtorch.tensor(value.detach().numpy())
-    if isinstance(value, dict):
-        return {k: _to_jtorch(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_jtorch(v) for v in value]
-    return value
-
-
-def _to_torch(value):
-    if isinstance(value, jtorch.Tensor):
-        return torch.tensor(_np(value))
-    if isinstance(value, dict):
-        return {k: _to_torch(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_torch(v) for v in value]
-    return value
-
-
-def _assert_same(t_opt, j_opt, t_params, j_params):
-    for tp, jp in zip(t_params, j_params):
-        np.testing.assert_allclose(_np(jp), _np(tp), rtol=1e-5, atol=1e-6)
-    ts, js = t_opt.state_dict(), j_opt.state_dict()
-    assert js["param_groups"] == ts["param_groups"]
-    assert list(js["state"]) == list(ts["state"])
-    for k, t_state in ts["state"].items():
-        assert list(js["state"][k]) == list(t_state)
-        for name, value in t_state.items():
-            np.testing.assert_allclose(_np(js["state"][k][name]), _np(value), rtol=1e-5,
-                                       atol=1e-6, err_msg=name)
-
-
-@pytest.mark.parametrize("name,index", IDS, ids=[f"{n}-{i}" for n, i in IDS])
+@pytest.mark.parametrize("name,index", EXTRA_IDS, ids=[f"{n}-{i}" for n, i in EXTRA_IDS])
 def test_steps_match_torch(name, index):
-    options = CASES[name][index]
     rng = np.random.default_rng(index)
-    t_params, j_params = _pair(rng)
-    t_opt = getattr(torch.optim, name)(t_params, **options)
-    j_opt = getattr(jtorch.optim, name)(j_params, **options)
+    t_params, j_params = make_params(rng)
+    t_opt, j_opt = _optimizers(name, EXTRA[name][index], t_params, j_params)
     assert repr(j_opt) == repr(t_opt)
     for step in range(STEPS):
         if step == STEPS // 2:      # a scheduler's change of lr takes effect
             for group in (*t_opt.param_groups, *j_opt.param_groups):
                 group["lr"] *= 0.5
-        _set_grads(rng, t_params, j_params)
+        set_grads(rng, t_params, j_params)
         t_opt.step()
         j_opt.step()
-    _assert_same(t_opt, j_opt, t_params, j_params)
+    assert_same(t_opt, j_opt, t_params, j_params)
 
 
-@pytest.mark.parametrize("name,index", IDS, ids=[f"{n}-{i}" for n, i in IDS])
-def test_state_dict_interchange_mid_training(name, index):
-    options = CASES[name][index]
-    rng = np.random.default_rng(10 + index)
-    t_params, j_params = _pair(rng)
-    t_opt = getattr(torch.optim, name)(t_params, **options)
-    j_opt = getattr(jtorch.optim, name)(j_params, **options)
+@pytest.mark.parametrize("name", sorted(LAST_INPUTS))
+def test_state_dict_interchange_mid_training(name):
+    options = LAST_INPUTS[name]
+    rng = np.random.default_rng(10)
+    t_params, j_params = make_params(rng, name)
+    t_opt, j_opt = _optimizers(name, options, t_params, j_params)
     for _ in range(5):
-        _set_grads(rng, t_params, j_params)
+        set_grads(rng, t_params, j_params)
         t_opt.step()
     # torch -> jtorch: jtorch's parameters take torch's values, its optimizer torch's state
     with jtorch.no_grad():
         for tp, jp in zip(t_params, j_params):
-            jp.copy_(jtorch.tensor(_np(tp)))
-    j_opt.load_state_dict(_to_jtorch(t_opt.state_dict()))
+            jp.copy_(jtorch.tensor(to_np(tp)))
+    j_opt.load_state_dict(to_jtorch(t_opt.state_dict()))
     for _ in range(5):
-        _set_grads(rng, t_params, j_params)
+        set_grads(rng, t_params, j_params)
         t_opt.step()
         j_opt.step()
-    _assert_same(t_opt, j_opt, t_params, j_params)
+    assert_same(t_opt, j_opt, t_params, j_params)
     # jtorch -> torch: a fresh torch optimizer resumes from jtorch's state
-    t_params2 = [torch.nn.Parameter(torch.tensor(_np(p))) for p in j_params]
+    t_params2 = [torch.nn.Parameter(torch.tensor(to_np(p))) for p in j_params]
     t_opt2 = getattr(torch.optim, name)(t_params2, **options)
-    t_opt2.load_state_dict(_to_torch(j_opt.state_dict()))
+    t_opt2.load_state_dict(to_torch(j_opt.state_dict()))
     for _ in range(3):
-        _set_grads(rng, t_params2, j_params)
+        set_grads(rng, t_params2, j_params)
         t_opt2.step()
         j_opt.step()
-    _assert_same(t_opt2, j_opt, t_params2, j_params)
+    assert_same(t_opt2, j_opt, t_params2, j_params)
 
 
 def test_groups_hooks_closure_zero_grad():
@@ -190,4 +145,27 @@ def test_tensor_lr_changes_without_recompiling():
     opt.step()
     lr.fill_(0.5)
     opt.step()
-    np.testing.assert_allclose(_np(p), 1 - 0.1 - 0.5, rtol=1e-6)
+    np.testing.assert_allclose(to_np(p), 1 - 0.1 - 0.5, rtol=1e-6)
+
+
+def test_step_writes_in_place_through_views_and_tied_weights():
+    """The update lands in the parameter's storage: views taken before the step, and a
+    weight shared by two modules, see it; a parameter without a gradient is left alone."""
+    results = []
+    for T in (torch, jtorch):
+        T.manual_seed(0)
+        emb = T.nn.Embedding(4, 3)
+        head = T.nn.Linear(3, 4, bias=False)
+        head.weight = emb.weight                        # tied
+        frozen = T.nn.Parameter(T.ones(2))
+        row = emb.weight[1]                             # a view taken before the step
+        with T.no_grad():
+            emb.weight.copy_(T.arange(12.0).reshape(4, 3) / 8)
+        with pytest.warns(UserWarning, match="duplicate parameters"):   # updated twice
+            opt = T.optim.Adam([*emb.parameters(), *head.parameters(), frozen], lr=0.1)
+        head(emb(T.tensor([0, 1, 1]))).pow(2).sum().backward()
+        opt.step()
+        results.append([to_np(row), to_np(head.weight), to_np(frozen),
+                        len(opt.state), row._base is emb.weight])
+    for mine, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
