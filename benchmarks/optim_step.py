@@ -1,7 +1,8 @@
 """Optimizer.step() on a model of 100 parameter tensors (about 10M values): jtorch vs real
 torch vs a hand-written jitted JAX Adam, in one run.
 
-    python benchmarks/optim_step.py [--optimizers adam,sgd] [--repeats N] [--torch-threads N]
+    python benchmarks/optim_step.py [--optimizers adam,sgd,...|all] [--repeats N]
+                                    [--torch-threads N]
 
 Every library starts from the same numpy parameters and gradients; after the timed steps the
 parameters are checked to agree. Times are medians of back-to-back steps, results waited
@@ -26,7 +27,10 @@ except ImportError:
 
 # 100 tensors, about 10M values: 50 weight matrices and 50 vectors
 SHAPES = [(448, 448) if i % 2 == 0 else (448,) for i in range(100)]
-OPTIONS = {"adam": ("Adam", dict(lr=1e-3)), "sgd": ("SGD", dict(lr=1e-2, momentum=0.9))}
+OPTIONS = {"adam": ("Adam", dict(lr=1e-3)), "sgd": ("SGD", dict(lr=1e-2, momentum=0.9)),
+           "adamw": ("AdamW", dict(lr=1e-3)), "nadam": ("NAdam", dict(lr=1e-3)),
+           "rmsprop": ("RMSprop", dict(lr=1e-3, momentum=0.9, centered=True)),
+           "adagrad": ("Adagrad", dict(lr=1e-2)), "adafactor": ("Adafactor", dict(lr=1e-2))}
 
 
 def jax_adam():
@@ -67,7 +71,8 @@ def main():
     values = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
     grads = [rng.standard_normal(s).astype(np.float32) * 1e-2 for s in SHAPES]
     print(f"{len(SHAPES)} tensors, {sum(v.size for v in values) / 1e6:.1f}M values")
-    for key in args.optimizers.split(","):
+    keys = list(OPTIONS) if args.optimizers == "all" else args.optimizers.split(",")
+    for key in keys:
         name, options = OPTIONS[key]
         row, finals = {}, {}
         for lib, tt in (("jtorch", jtorch), ("torch", torch)):
