@@ -169,3 +169,57 @@ def test_step_writes_in_place_through_views_and_tied_weights():
                         len(opt.state), row._base is emb.weight])
     for mine, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
+def test_swap_in_optimizer_params_and_state():
+    """A step inside the context acts on the swapped-in parameters and state (its tensors
+    updated in place, hyper-parameters from the swapped-in groups); the live optimizer,
+    parameters and state come back unchanged."""
+    results = []
+    for T in (torch, jtorch):
+        model = T.nn.Linear(3, 2)
+        with T.no_grad():
+            model.weight.copy_(T.arange(6.0).reshape(2, 3) / 10)
+            model.bias.fill_(0.5)
+        opt = T.optim.Adam(model.parameters(), lr=0.1)
+        model(T.ones(1, 3)).sum().backward()
+        opt.step()
+        saved = opt.state_dict()
+        swap_state = {"state": {k: {n: v.clone() for n, v in s.items()}
+                                for k, s in saved["state"].items()},
+                      "param_groups": [dict(g, lr=0.01) for g in saved["param_groups"]]}
+        swap_params = {n: p.detach().clone() for n, p in model.named_parameters()}
+        for p in swap_params.values():
+            p.grad = T.ones_like(p)
+        params_before = [p.detach().clone() for p in model.parameters()]
+        live_params_list = opt.param_groups[0]["params"]
+        with T.optim.swap_in_optimizer_params_and_state(opt, swap_params, swap_state):
+            opt.step()
+        assert opt.param_groups[0]["lr"] == 0.1
+        assert opt.param_groups[0]["params"] is live_params_list
+        assert all(bool((a == b).all()) for a, b in zip(params_before, model.parameters()))
+        with pytest.raises(RuntimeError, match="different number of parameter groups"):
+            with T.optim.swap_in_optimizer_params_and_state(
+                    opt, swap_params, dict(swap_state, param_groups=[])):
+                pass
+        results.append([to_np(p) for p in swap_params.values()]
+                       + [to_np(v) for s in swap_state["state"].values() for v in s.values()])
+    for mine, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
+def test_every_torch_optim_name_is_here_or_refused_by_name():
+    """torch.optim's public names exist with torch's parameters (names, kinds, defaults);
+    SparseAdam, which needs sparse gradients, is refused with an AttributeError naming it."""
+    import inspect
+
+    def params(obj):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
+    for name in torch.optim.__all__:
+        if name == "SparseAdam":
+            with pytest.raises(AttributeError, match="SparseAdam"):
+                getattr(jtorch.optim, name)
+            continue
+        ours = getattr(jtorch.optim, name)
+        if callable(ours):
+            assert params(ours) == params(getattr(torch.optim, name)), name
