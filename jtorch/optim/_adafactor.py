@@ -15,14 +15,14 @@ def _norm(x, axis=None, keepdims=False):
 
 
 def _adafactor(static, hyper, params, grads, states):
-    """torch's single-tensor Adafactor over the group's parameters of one kind: `factored`
-    ones (2-d and more, `states[i]` is (step, row_var, col_var)) or not ((step, variance)).
-    torch computes the step sizes in Python from `.item()` values: here in float64, then
-    cast to the parameter's dtype."""
-    factored, maximize, use_decay = static
+    """torch's single-tensor Adafactor over a group: `factored[i]` says whether parameter i
+    (2-d and more) keeps (step, row_var, col_var) or (step, variance). torch computes the
+    step sizes in Python from `.item()` values: here in float64, then cast to the
+    parameter's dtype."""
+    factored_params, maximize, use_decay = static
     lr, beta2_decay, eps1, eps2, d, weight_decay = hyper
     new_params, new_states = [], []
-    for p, g, state in zip(params, grads, states):
+    for p, g, state, factored in zip(params, grads, states, factored_params):
         dtype = p.dtype
         g = -g if maximize else g
         step = state[0] + 1
@@ -55,7 +55,7 @@ def _adafactor(static, hyper, params, grads, states):
 
 class Adafactor(Optimizer):
     """Mirrors `torch.optim.Adafactor` (`foreach` is accepted and changes nothing: the
-    update is one jitted kernel per kind of parameter, factored or not)."""
+    group's update is one jitted kernel)."""
 
     def __init__(self, params, lr: float | Tensor = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
@@ -89,9 +89,9 @@ class Adafactor(Optimizer):
         from .._ops.creation import zeros, zeros_like
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
+            if any(p.is_complex() for p in params):     # before any state is made
+                raise RuntimeError("Adafactor does not support complex parameters")
             for p in params:
-                if p.is_complex():
-                    raise RuntimeError("Adafactor does not support complex parameters")
                 state = self.state[p]
                 if not state:    # torch's lazy state, in its key order
                     state["step"] = scalar_state(0.0)
@@ -107,14 +107,10 @@ class Adafactor(Optimizer):
                 eps1 = float(jnp.finfo(params[0]._value.dtype).eps)
             hyper = tuple(number(v) for v in (group["lr"], group["beta2_decay"], eps1, eps2,
                                               group["d"], group["weight_decay"]))
-            for factored in (True, False):
-                chosen = [p for p in params if (p.grad.dim() > 1) == factored]
-                if chosen:
-                    static = (factored, bool(group["maximize"]),
-                              number(group["weight_decay"]) != 0)
-                    names = ("step", "row_var", "col_var") if factored else ("step",
-                                                                             "variance")
-                    self._run_update(_adafactor, static, hyper, chosen,
-                                     [p.grad for p in chosen],
-                                     [self.state[p] for p in chosen], names)
+            factored = tuple(p.grad.dim() > 1 for p in params)
+            static = (factored, bool(group["maximize"]), number(group["weight_decay"]) != 0)
+            names = [("step", "row_var", "col_var") if f else ("step", "variance")
+                     for f in factored]
+            self._run_update(_adafactor, static, hyper, params, [p.grad for p in params],
+                             [self.state[p] for p in params], names)
         return loss

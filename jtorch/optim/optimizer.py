@@ -308,21 +308,24 @@ class Optimizer:
     # -- the jitted update -------------------------------------------------------------------
     def _run_update(self, update, static, hyper, params, grads, states, names):
         """Runs `update(static, hyper, params, grads, states)` (pure, jax arrays; `states` a
-        list of one tuple per parameter, ordered as `names`) as one jitted call, then writes
-        the new parameter values in place and stores the new state tensors."""
-        donate = _donatable(params) and _donatable(s[n] for s in states for n in names)
+        list of one tuple per parameter, ordered as `names`, or as `names[i]` when `names`
+        is a list of one tuple per parameter) as one jitted call, then writes the new
+        parameter values in place and stores the new state tensors."""
+        per_param = names if isinstance(names, list) else [names] * len(params)
+        donate = _donatable(params) and _donatable(
+            s[n] for s, keys in zip(states, per_param) for n in keys)
         p_arrays = [p._value for p in params]
         g_arrays = [g._value for g in grads]
-        s_arrays = [tuple(None if s[n] is None else s[n]._value for n in names)
-                    for s in states]
+        s_arrays = [tuple(None if s[n] is None else s[n]._value for n in keys)
+                    for s, keys in zip(states, per_param)]
         new_params, new_states = _kernel(update, static, donate)(hyper, p_arrays, g_arrays,
                                                                  s_arrays)
         del p_arrays, s_arrays
         with no_grad():
             for p, value in zip(params, new_params):
                 _alias.write(p, value, owned=True)
-            for state, values in zip(states, new_states):
-                for name, value in zip(names, values):
+            for state, keys, values in zip(states, per_param, new_states):
+                for name, value in zip(keys, values):
                     current = state.get(name)
                     if isinstance(current, Tensor) and current._value.shape == value.shape:
                         _alias.write(current, value, owned=True)
