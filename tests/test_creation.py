@@ -34,7 +34,7 @@ CASES = [
     'full((2,), 1+1j)', 'full((2,), 3, dtype=T.float32)', 'full([], 2)', 'full(2, 2)',
     'full((2,), T.tensor(3))', 'full((-1,), 3)', 'zeros_like(T.ones(2, dtype=T.int32))',
     'ones_like(T.ones(2), dtype=T.int64)', 'full_like(T.ones(2,dtype=T.int64), 2.7)',
-    'full_like(T.ones(2), 2)', 'empty_like(T.ones(2,3)).shape',
+    'full_like(T.ones(2), 2)', 'full_like(T.ones(2), T.tensor(2.5))', 'empty_like(T.ones(2,3)).shape',
     'full_like(T.ones(2,dtype=T.bool), 2)', 'arange(5)', 'arange(1,5)', 'arange(1,5,2)',
     'arange(0,1,0.1)', 'arange(5.)', 'arange(0,5,dtype=T.float32)', 'arange(1,2.5,0.5)',
     'arange(10,0,-3)', 'arange(0,10,0)', 'arange(0,-3,1)', 'arange(0.,-8.000001,-4.)',

@@ -267,7 +267,7 @@ def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=Fal
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
     """Mirrors `torch.full_like`."""
-    return _like(input, fill_value, dtype, device, requires_grad)
+    return _like(input, _num(fill_value), dtype, device, requires_grad)
 
 
 def _num(x):
