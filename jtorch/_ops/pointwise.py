@@ -5,8 +5,6 @@ can reuse another's math (rsub is sub reversed) without going through the public
 """
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 
