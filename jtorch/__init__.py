@@ -34,6 +34,8 @@ from .random import (  # noqa: E402,F401
     set_rng_state,
 )
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
+from . import serialization  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401
 
 # every family (nn.functional's torch-level names included) has registered by now
 globals().update(_namespace("torch"))
