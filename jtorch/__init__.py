@@ -26,6 +26,7 @@ from . import linalg, special, fft, nn, masked, signal, random, cuda  # noqa: E4
 from . import autograd  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
+from . import safetensors  # noqa: E402,F401
 from .autograd.grad_mode import (  # noqa: E402,F401
     no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
     is_inference_mode_enabled)
