@@ -14,7 +14,7 @@ from torch.testing._internal.common_utils import SEED, set_rng_seed
 
 import jtorch
 
-MAX_SAMPLES = 8
+MAX_SAMPLES = 6
 # the integer or bool dtype's samples check type handling more than values: fewer keep the
 # forward sweep, the suite's largest part, within CI's time
 MAX_OTHER_DTYPE_SAMPLES = 3
