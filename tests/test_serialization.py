@@ -412,3 +412,29 @@ def test_torch_maps_jtorch_files_and_byteorder_record(tmp_path):
     jtorch.save(jtorch.ones(1), tmp_path / "n.pt", _disable_byteorder_record=True)
     assert "n/byteorder" not in zipfile.ZipFile(tmp_path / "n.pt").namelist()
     assert torch.load(tmp_path / "n.pt").tolist() == [1.0]
+
+
+def test_model_trained_in_torch_runs_in_jtorch(tmp_path):
+    """A small convnet trained a few steps in torch and saved to a file: the same model
+    written with jtorch loads it (strict) and gives torch's outputs, using the BatchNorm
+    running statistics torch trained."""
+    def build(T):
+        return T.nn.Sequential(T.nn.Conv2d(1, 4, 3), T.nn.BatchNorm2d(4), T.nn.ReLU(),
+                               T.nn.Flatten(), T.nn.Linear(4 * 6 * 6, 3))
+    torch.manual_seed(0)
+    model = build(torch)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 8)
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(torch.tensor(x)), torch.tensor(y)).backward()
+        opt.step()
+    torch.save(model.state_dict(), tmp_path / "trained.pt")
+    jmodel = build(jtorch)
+    jmodel.load_state_dict(jtorch.load(tmp_path / "trained.pt"))
+    model.eval()
+    jmodel.eval()
+    np.testing.assert_allclose(jmodel(jtorch.tensor(x)).detach().numpy(),
+                               model(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
