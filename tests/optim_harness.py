@@ -4,8 +4,9 @@ entry."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
-from torch.testing._internal.common_optimizers import optim_db
+from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
 
 import jtorch
 
@@ -125,3 +126,53 @@ def _assert_value(mine, value, name, rtol, atol):
         np.testing.assert_allclose(mine, value, rtol=rtol, atol=atol, err_msg=name)
     else:
         assert mine == value, name
+
+
+class _Convert:
+    """torch's error inputs in jtorch, with the same parameters shared where torch's are."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def __call__(self, value):
+        if isinstance(value, torch.Tensor):
+            if id(value) not in self.seen:
+                data = jtorch.tensor(value.detach().numpy())
+                mine = jtorch.nn.Parameter(data) if value.requires_grad else data
+                if value.grad is not None:
+                    mine.grad = jtorch.tensor(value.grad.numpy())
+                self.seen[id(value)] = mine
+            return self.seen[id(value)]
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self(v) for v in value)
+        return value
+
+
+def _outcome(T, error_on, params, kwargs, name):
+    kwargs = dict(kwargs)
+    added = kwargs.pop("added", None)
+    with pytest.raises(Exception) as info:
+        opt = getattr(T.optim, name)(params, **kwargs)
+        if added:
+            opt.add_param_group({"params": added})
+        if error_on == OptimizerErrorEnum.STEP_ERROR:
+            opt.step()
+    return type(info.value), str(info.value)
+
+
+def assert_errors_match(name, cases):
+    """Each (error_on, error_type, params, kwargs) case raises in jtorch what it raises in
+    torch, at construction or at step: the same class and, but for TypeErrors (torch's
+    type names differ), the same message."""
+    for error_on, error_type, params, kwargs in cases:
+        if issubclass(error_type, Warning):
+            with pytest.warns(error_type, match="duplicate parameters"):
+                getattr(jtorch.optim, name)(_Convert()(params), **kwargs)
+            continue
+        expected = _outcome(torch, error_on, params, kwargs, name)
+        got = _outcome(jtorch, error_on, *_Convert()((params, kwargs)), name)
+        assert got[0] is expected[0], (kwargs, got, expected)
+        if expected[0] is not TypeError:      # torch.typename names differ
+            assert got[1] == expected[1]

@@ -1,29 +1,13 @@
-"""Mirrors `torch.optim.Adamax`; also holds the argument checks Adamax, NAdam and RAdam
-share."""
+"""Mirrors `torch.optim.Adamax`."""
 from __future__ import annotations
 
 import jax.numpy as jnp
 
 from .._tensor import Tensor
+from .adam import check_adam_args
 from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
 
 __all__ = ["Adamax"]
-
-
-def check_adam_args(lr, betas, eps, weight_decay) -> None:
-    """torch's ValueError checks of Adamax, NAdam and RAdam, in torch's order."""
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 def _adamax(static, hyper, params, grads, states):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .adamax import check_adam_args
+from .adam import check_adam_args
 from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
 
 __all__ = ["RAdam"]

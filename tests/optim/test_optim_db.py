@@ -11,8 +11,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("expecttest")
 
 import jtorch  # noqa: E402
-from optim_harness import (STEPS, assert_same, closure_pair, make_params,  # noqa: E402
-                           optim_db_inputs, set_grads, to_jtorch)
+from optim_harness import (STEPS, assert_errors_match, assert_same,  # noqa: E402
+                           closure_pair, make_params, optim_db_inputs, set_grads,
+                           to_jtorch)
 from test_opinfo import KNOWN  # noqa: E402
 
 INPUTS = list(optim_db_inputs())
@@ -69,3 +70,20 @@ def test_complex_parameters_match_torch(name, request):
                                               strict=True))
     info = next(i for n, _, _, i in INPUTS if n == name)
     _run(name, {}, info, np.random.default_rng(1), dtype=np.complex64, steps=6)
+
+
+ERRORS = sorted({name for name, _, _, _ in INPUTS})
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_optim_db_errors_match_torch(name, request):
+    """torch's own error inputs for every optimizer (`optim_error_inputs_func`): the same
+    class and message, at construction or at step."""
+    if f"optim:{name}:errors" in KNOWN:
+        request.applymarker(pytest.mark.xfail(reason="compat/opinfo_known_failures.txt",
+                                              strict=True))
+    info = next(i for n, _, _, i in INPUTS if n == name)
+    assert_errors_match(name, [
+        (e.error_on, e.error_type, e.optimizer_error_input.params,
+         e.optimizer_error_input.kwargs)
+        for e in info.optim_error_inputs_func(device="cpu", dtype=torch.float32)])
