@@ -55,18 +55,16 @@ class Adadelta(Optimizer):
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("capturable", False))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like
+        state["step"] = scalar_state(0.0)
+        state["square_avg"] = zeros_like(p)
+        state["acc_delta"] = zeros_like(p)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    state["step"] = scalar_state(0.0)
-                    state["square_avg"] = zeros_like(p)
-                    state["acc_delta"] = zeros_like(p)
-                states.append(state)
+            states = self._states(group, params)
             static = (bool(group["maximize"]), number(group["weight_decay"]) != 0)
             hyper = tuple(number(group[k]) for k in ("lr", "rho", "eps", "weight_decay"))
             self._run_update(_adadelta, static, hyper, params, [p.grad for p in params],

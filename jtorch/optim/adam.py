@@ -101,25 +101,23 @@ class Adam(Optimizer):
         super().__setstate__(state)
         tensor_scalars(self, ("step",))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .. import float32
         from .._ops.creation import tensor, zeros_like
+        # torch: float32 when fused, else the default dtype's width
+        state["step"] = tensor(0.0, dtype=float32) if group["fused"] \
+            else scalar_state(0.0)
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_like(p)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
             amsgrad = bool(group["amsgrad"])
             names = ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    # torch: float32 when fused, else the default dtype's width
-                    state["step"] = tensor(0.0, dtype=float32) if group["fused"] \
-                        else scalar_state(0.0)
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = zeros_like(p)
-                states.append(state)
+            states = self._states(group, params)
             static = (amsgrad, bool(group["maximize"]), number(group["weight_decay"]) != 0,
                       bool(group["decoupled_weight_decay"]))
             beta1, beta2 = group["betas"]

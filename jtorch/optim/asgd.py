@@ -64,20 +64,18 @@ class ASGD(Optimizer):
         super().__setstate__(state)
         tensor_scalars(self, ("step", "eta", "mu"))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like
+        lr = group["lr"]
+        state["step"] = scalar_state(0.0)
+        state["eta"] = scalar_state(lr.item() if isinstance(lr, Tensor) else lr)
+        state["mu"] = scalar_state(1.0)
+        state["ax"] = zeros_like(p)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    lr = group["lr"]
-                    state["step"] = scalar_state(0.0)
-                    state["eta"] = scalar_state(lr.item() if isinstance(lr, Tensor) else lr)
-                    state["mu"] = scalar_state(1.0)
-                    state["ax"] = zeros_like(p)
-                states.append(state)
+            states = self._states(group, params)
             static = (bool(group["maximize"]), number(group["weight_decay"]) != 0)
             hyper = tuple(number(group[k]) for k in ("lr", "lambd", "alpha", "t0",
                                                       "weight_decay"))

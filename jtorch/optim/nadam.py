@@ -75,20 +75,18 @@ class NAdam(Optimizer):
         super().__setstate__(state)
         tensor_scalars(self, ("step", "mu_product"))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like
+        state["step"] = scalar_state(0.0)
+        state["mu_product"] = scalar_state(1.0)
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         names = ("step", "mu_product", "exp_avg", "exp_avg_sq")
         for group, params in self._groups_to_update():
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    state["step"] = scalar_state(0.0)
-                    state["mu_product"] = scalar_state(1.0)
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                states.append(state)
+            states = self._states(group, params)
             static = (bool(group["maximize"]), bool(number(group["weight_decay"]) != 0),
                       bool(group["decoupled_weight_decay"]))
             beta1, beta2 = group["betas"]

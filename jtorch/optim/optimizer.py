@@ -298,6 +298,21 @@ class Optimizer:
                 yield group, batch
                 params = repeats
 
+    def _states(self, group, params):
+        """Each parameter's state dict, filled by `_init_state` at the parameter's first
+        step (torch's lazy state)."""
+        states = []
+        for p in params:
+            state = self.state[p]
+            if not state:
+                self._init_state(group, p, state)
+            states.append(state)
+        return states
+
+    def _init_state(self, group, p, state):
+        """Fills a parameter's empty state, in torch's key order and dtypes."""
+        raise NotImplementedError
+
     @staticmethod
     def _closure_loss(closure):
         if closure is None:

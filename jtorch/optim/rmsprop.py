@@ -72,24 +72,22 @@ class RMSprop(Optimizer):
     _group_defaults = (("momentum", 0), ("centered", False), ("foreach", None),
                        ("maximize", False), ("differentiable", False), ("capturable", False))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like
+        state["step"] = scalar_state(0.0)
+        state["square_avg"] = zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = zeros_like(p)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
             use_momentum, centered = group["momentum"] > 0, bool(group["centered"])
             names = ("step", "square_avg") + (("momentum_buffer",) if use_momentum else ()) \
                 + (("grad_avg",) if centered else ())
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    state["step"] = scalar_state(0.0)
-                    state["square_avg"] = zeros_like(p)
-                    if use_momentum:
-                        state["momentum_buffer"] = zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = zeros_like(p)
-                states.append(state)
+            states = self._states(group, params)
             static = (bool(use_momentum), centered, bool(group["maximize"]),
                       number(group["weight_decay"]) != 0)
             hyper = tuple(number(group[k]) for k in ("lr", "alpha", "eps", "weight_decay",

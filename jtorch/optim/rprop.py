@@ -55,21 +55,19 @@ class Rprop(Optimizer):
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("capturable", False))
 
-    def step(self, closure=None):
+    def _init_state(self, group, p, state):
         from .._ops.creation import full_like, zeros_like
+        lr = group["lr"]
+        lr = lr.item() if isinstance(lr, Tensor) else lr
+        state["step"] = scalar_state(0.0)
+        state["prev"] = zeros_like(p)
+        state["step_size"] = full_like(p.grad, complex(lr, lr) if p.is_complex()
+                                       else lr)
+
+    def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group, params in self._groups_to_update():
-            states = []
-            for p in params:
-                state = self.state[p]
-                if not state:    # torch's lazy state, in its key order
-                    lr = group["lr"]
-                    lr = lr.item() if isinstance(lr, Tensor) else lr
-                    state["step"] = scalar_state(0.0)
-                    state["prev"] = zeros_like(p)
-                    state["step_size"] = full_like(p.grad, complex(lr, lr) if p.is_complex()
-                                                   else lr)
-                states.append(state)
+            states = self._states(group, params)
             static = (bool(group["maximize"]),)
             (etaminus, etaplus), (low, high) = group["etas"], group["step_sizes"]
             hyper = tuple(number(v) for v in (etaminus, etaplus, low, high))
