@@ -1,0 +1,1 @@
+"""Internals of jtorch.utils.data: collation and the worker loop."""
