@@ -41,4 +41,10 @@ from .serialization import save, load  # noqa: E402,F401
 # every family (nn.functional's torch-level names included) has registered by now
 globals().update(_namespace("torch"))
 
-__version__ = "2.13.0"
+from .version import __version__  # noqa: E402,F401  (TorchVersion("2.13.0"))
+from ._install import install_as_torch, uninstall_as_torch  # noqa: E402,F401
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -208,3 +208,7 @@ def set_rng_state_all(new_states) -> None:
     for state in new_states:
         set_rng_state(state)
 
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -287,6 +287,7 @@ def normalize(input, ord, dim, *, eps=1e-12, dtype=None, mask=None):
 
 
 
-def __getattr__(name):
+def __getattr__(name: str):
     # MaskedTensor and sparse masks are not here: say so, as jtorch does for missing names
-    raise AttributeError(f"jtorch.masked does not implement {name!r} yet")
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

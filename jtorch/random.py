@@ -167,3 +167,8 @@ def fork_rng(devices=None, enabled: bool = True, _caller="fork_rng", _devices_kw
         yield
     finally:
         default_generator._seed, default_generator._offset = saved
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -431,4 +431,5 @@ def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"jtorch.serialization does not implement {name!r} yet")
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -18,3 +18,8 @@ from .gradcheck import gradcheck as gradcheck, gradgradcheck as gradgradcheck
 # ops record their graph nodes from now on
 _registry.record = graph.record
 _registry.resave = graph.resave
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -618,3 +618,8 @@ def hvp(func: Callable, inputs: _TensorOrTensors, v: _TensorOrTensors | None = N
         res = _grad(double_back, grad_jac, v, create_graph=create_graph)
         res = _fill_zeros(res, inputs, strict, create_graph, "double_back_trick")
     return _post(outputs[0], create_graph), _unpack(_post(res, create_graph), is_inputs_tuple)
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

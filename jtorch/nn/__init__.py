@@ -7,3 +7,8 @@ from .parameter import (  # noqa: F401
 from . import modules  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from . import utils  # noqa: F401
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -18,3 +18,8 @@ for _name in ("relu", "relu_", "hardshrink"):   # Tensor methods torch has for t
 
 globals().update(_namespace("torch.nn.functional"))
 del _name, _fn
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -23,7 +23,8 @@ __all__ = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax"
            "swa_utils", "swap_in_optimizer_params_and_state"]
 
 
-def __getattr__(name):
+def __getattr__(name: str):
     # SparseAdam needs sparse gradients, which jtorch does not have (its sparse embeddings
     # give dense ones): say so, as jtorch does for every missing name
-    raise AttributeError(f"jtorch.optim does not implement {name!r} yet")
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

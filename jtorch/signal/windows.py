@@ -167,3 +167,8 @@ def nuttall(M: int, *, sym: bool = True, dtype=None, layout=None, device=None,
     return general_cosine(M, a=[0.3635819, 0.4891775, 0.1365995, 0.0106411], sym=sym,
                           dtype=dtype, layout=layout, device=device,
                           requires_grad=requires_grad)
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -25,3 +25,8 @@ for _family in _FAMILIES:
         globals()[_name] = getattr(_mod, _name)
     __all__ += _mod.__all__
 del _family, _mod
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -6,3 +6,8 @@ from .convert_parameters import parameters_to_vector, vector_to_parameters  # no
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 from . import rnn  # noqa: F401,E402  (torch.nn.utils.rnn; its names stay in the submodule)
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)

@@ -235,3 +235,8 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """Mirrors `torch.nn.utils.rnn.unpack_sequence`."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def __getattr__(name: str):
+    from jtorch._missing import missing_attribute
+    return missing_attribute(__name__, name)
