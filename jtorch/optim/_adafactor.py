@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, lerp, number, scalar_state
 
 __all__ = ["Adafactor"]
 
@@ -80,10 +80,6 @@ class Adafactor(Optimizer):
         super().__init__(params, defaults)
 
     _group_defaults = (("foreach", None),)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step",))
 
     def step(self, closure=None):
         from .._ops.creation import zeros, zeros_like

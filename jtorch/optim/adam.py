@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, lerp, number, scalar_state
 
 __all__ = ["Adam"]
 
@@ -96,10 +96,6 @@ class Adam(Optimizer):
     _group_defaults = (("amsgrad", False), ("maximize", False), ("foreach", None),
                        ("capturable", False), ("differentiable", False), ("fused", None),
                        ("decoupled_weight_decay", False))
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step",))
 
     def _init_state(self, group, p, state):
         from .. import float32

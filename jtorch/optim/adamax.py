@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from .._tensor import Tensor
 from .adam import check_adam_args
-from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, lerp, number, scalar_state
 
 __all__ = ["Adamax"]
 
@@ -51,10 +51,6 @@ class Adamax(Optimizer):
 
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("capturable", False))
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step",))
 
     def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, number, scalar_state
 
 __all__ = ["ASGD"]
 
@@ -60,9 +60,7 @@ class ASGD(Optimizer):
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("capturable", False))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step", "eta", "mu"))
+    _scalar_states = ("step", "eta", "mu")
 
     def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like

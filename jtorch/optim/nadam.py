@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from .._tensor import Tensor
 from .adam import check_adam_args
-from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, lerp, number, scalar_state
 
 __all__ = ["NAdam"]
 
@@ -71,9 +71,7 @@ class NAdam(Optimizer):
     _group_defaults = (("maximize", False), ("foreach", None), ("capturable", False),
                        ("differentiable", False), ("decoupled_weight_decay", False))
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step", "mu_product"))
+    _scalar_states = ("step", "mu_product")
 
     def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like

@@ -111,7 +111,8 @@ def tensor_scalars(optimizer: "Optimizer", names: tuple[str, ...]) -> None:
             state = optimizer.state.get(p)
             if state:
                 for name in names:
-                    state[name] = scalar_state(state[name])
+                    if name in state:
+                        state[name] = scalar_state(state[name])
 
 
 # one jitted update per (optimizer function, static options); jax caches shapes under it
@@ -196,6 +197,9 @@ class Optimizer:
 
     # options an older pickle or state_dict may lack: (name, default) for every param group
     _group_defaults: tuple = ()
+    # 0-d state entries an older state_dict may hold as Python numbers (torch's setstate
+    # makes them tensors)
+    _scalar_states: tuple = ("step",)
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -208,6 +212,7 @@ class Optimizer:
         for group in self.param_groups:
             for name, default in self._group_defaults:
                 group.setdefault(name, default)
+        tensor_scalars(self, self._scalar_states)
 
     def _check_fused(self):
         """torch's refusals of `fused` with `differentiable` or `foreach` (all three change

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from .._tensor import Tensor
 from .adam import check_adam_args
-from .optimizer import Optimizer, lerp, number, scalar_state, tensor_scalars
+from .optimizer import Optimizer, lerp, number, scalar_state
 
 __all__ = ["RAdam"]
 
@@ -69,10 +69,6 @@ class RAdam(Optimizer):
 
     _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                        ("decoupled_weight_decay", False), ("capturable", False))
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        tensor_scalars(self, ("step",))
 
     def _init_state(self, group, p, state):
         from .._ops.creation import zeros_like
