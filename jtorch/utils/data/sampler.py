@@ -11,6 +11,20 @@ __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
 
 
+def _check_positive_int(name: str, value: Any) -> None:
+    # torch's check of WeightedRandomSampler and BatchSampler sizes (bools refused)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got "
+                         f"{name}={value}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    # torch raises ValueError here (RandomSampler's own check raises TypeError)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} should be a boolean value, but got "  # noqa: TRY004
+                         f"{name}={value}")
+
+
 def _fresh_generator(generator: Any) -> Any:
     """The generator a sampler draws from: the given one, else one seeded from the
     default generator (as torch does, so manual_seed makes shuffling reproducible)."""
@@ -101,13 +115,8 @@ class WeightedRandomSampler(Sampler):
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
                  generator: Any = None) -> None:
-        if (not isinstance(num_samples, int) or isinstance(num_samples, bool)
-                or num_samples <= 0):
-            raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={num_samples}")
-        if not isinstance(replacement, bool):
-            raise ValueError(f"replacement should be a boolean value, but got "  # noqa: TRY004
-                             f"replacement={replacement}")
+        _check_positive_int("num_samples", num_samples)
+        _check_bool("replacement", replacement)
         weights_tensor = jtorch.as_tensor(weights, dtype=jtorch.float64)
         if weights_tensor.dim() != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
@@ -131,13 +140,8 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
                  drop_last: bool) -> None:
-        if (not isinstance(batch_size, int) or isinstance(batch_size, bool)
-                or batch_size <= 0):
-            raise ValueError(f"batch_size should be a positive integer value, but got "
-                             f"batch_size={batch_size}")
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got "  # noqa: TRY004
-                             f"drop_last={drop_last}")
+        _check_positive_int("batch_size", batch_size)
+        _check_bool("drop_last", drop_last)
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last
