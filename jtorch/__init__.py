@@ -16,6 +16,8 @@ from ._dtype import float32 as float, float64 as double, float16 as half  # noqa
 from ._dtype import int64 as long, int32 as int, int16 as short  # noqa: E402
 from ._dtype import complex64 as cfloat, complex128 as cdouble  # noqa: E402
 from ._device import device, set_default_device, get_default_device  # noqa: E402
+
+set_default_device(None)    # jax's default device becomes torch's: the CPU
 from ._tensor import Tensor, Size  # noqa: E402
 from . import _ops  # noqa: E402
 from ._ops.creation import *  # noqa: E402,F401,F403

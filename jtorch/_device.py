@@ -67,11 +67,11 @@ class device:
 
     def __enter__(self):
         self._prev = _default_device[0]
-        _default_device[0] = self
+        _set_default(self)
         return self
 
     def __exit__(self, *exc):
-        _default_device[0] = self._prev
+        _set_default(self._prev)
 
 
 _default_device: list = [None]
@@ -125,4 +125,30 @@ def get_default_device() -> device:
 
 def set_default_device(d) -> None:
     """Mirrors `torch.set_default_device`."""
-    _default_device[0] = None if d is None else device(d)
+    _set_default(None if d is None else device(d))
+
+
+def _set_default(d: device | None) -> None:
+    """jtorch's default device, and jax's with it: jax computes an op none of whose inputs
+    is committed to a device (a creation op, a draw) on its default device, which must be
+    the one torch would use. Unset, that is the CPU, as in torch, also on a GPU or TPU host
+    (jax's own default there is the accelerator)."""
+    if d is not None and d.type != "cpu":
+        jax.config.update("jax_default_device", to_jax(d))
+    elif _cpu_allowed():
+        jax.config.update("jax_default_device", "cpu")    # a platform name: no backend starts
+    _default_device[0] = d
+
+
+def _cpu_allowed() -> bool:
+    platforms = jax.config.jax_platforms
+    return not platforms or "cpu" in platforms.split(",")
+
+
+def commit_default(value):
+    """`value` committed to the CPU where an accelerator exists and no default device is
+    set, so that mixing it with an accelerator's tensor raises as in torch; jax would
+    otherwise move an uncommitted array silently. Nothing to do on a CPU-only host."""
+    if _default_device[0] is None and accelerator_devices() and _cpu_allowed():
+        return jax.device_put(value, jax.devices("cpu")[0])
+    return value

@@ -30,6 +30,8 @@ def _place(value, device, requires_grad=False) -> Tensor:
         target = _device.to_jax(dev)
         if target not in value.devices():
             value = jax.device_put(value, target)
+    else:
+        value = _device.commit_default(value)
     out = Tensor._wrap(value)
     if requires_grad:
         out.requires_grad_(True)

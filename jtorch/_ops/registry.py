@@ -16,7 +16,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from .. import _alias, _dtype
+from .. import _alias, _device, _dtype
 from .._grad_state import STATE as _GRAD
 from .._tensor import Tensor, cast_value
 
@@ -201,6 +201,11 @@ class _Op:
             if "incompatible shapes for broadcasting" not in str(e):
                 raise
             _broadcast_error(arrays, e)
+        except ValueError as e:
+            if "incompatible devices" not in str(e):
+                raise
+            arrays = _same_device(arrays)
+            out = fn(*arrays)
         if self.trace_warnings and key in self.trace_warnings:
             _warn_again(self.trace_warnings[key], arrays)
         result = Tensor._wrap(out) if type(out) is _ARRAY else _wrap(out)
@@ -246,6 +251,25 @@ def _warn_again(table, arrays):
     """torch warns on every call: raise the warnings the trace of these shapes raised."""
     for message, category in table.get(tuple(jnp.shape(a) for a in arrays), ()):
         warnings.warn(message, category, stacklevel=4)
+
+
+def _same_device(arrays) -> list:
+    """The arrays of an op whose inputs jax found committed to different devices: as in
+    torch, a 0-d CPU tensor joins another device's op (it acts as a number); any other mix
+    is torch's RuntimeError."""
+    devices = {}
+    for a in arrays:
+        if isinstance(a, jax.Array):
+            for d in a.devices():
+                devices.setdefault(d, []).append(a.ndim)
+    others = [d for d in devices if d.platform != "cpu"]
+    if len(others) == 1 and all(n == 0 for d, ndims in devices.items() if d.platform == "cpu"
+                                for n in ndims):
+        return [jax.device_put(a, others[0]) if isinstance(a, jax.Array) else a
+                for a in arrays]
+    first, second = (str(_device.from_jax(d)) for d in list(devices)[:2])
+    raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                       f"devices, {first} and {second}!") from None
 
 
 def _broadcast_error(arrays, error):

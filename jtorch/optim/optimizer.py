@@ -16,7 +16,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from .. import _alias
+from .. import _alias, _device
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..nn.modules.module import zero_grads
@@ -126,6 +126,19 @@ def _kernel(update, static, donate):
         fn = _KERNELS[key] = jax.jit(functools.partial(_on_real_views, update, static),
                                      donate_argnums=(1, 3) if donate else ())
     return fn
+
+
+def _onto_params_device(param, hyper, s_arrays):
+    """torch keeps `step` and a tensor lr on the CPU beside accelerator parameters. One
+    jitted update needs them on the parameters' device, where the new `step` then stays
+    (as torch's `capturable=True` keeps it)."""
+    target = next(iter(param.devices()))
+
+    def move(a):
+        if isinstance(a, jax.Array) and a.ndim == 0 and target not in a.devices():
+            return jax.device_put(a, target)
+        return a
+    return jax.tree.map(move, hyper), [tuple(move(a) for a in s) for s in s_arrays]
 
 
 def _donatable(tensors) -> bool:
@@ -338,6 +351,8 @@ class Optimizer:
         g_arrays = [g._value for g in grads]
         s_arrays = [tuple(None if s[n] is None else s[n]._value for n in keys)
                     for s, keys in zip(states, per_param)]
+        if p_arrays and _device.accelerator_devices():
+            hyper, s_arrays = _onto_params_device(p_arrays[0], hyper, s_arrays)
         new_params, new_states = _kernel(update, static, donate)(hyper, p_arrays, g_arrays,
                                                                  s_arrays)
         del p_arrays, s_arrays
