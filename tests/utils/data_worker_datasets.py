@@ -2,6 +2,7 @@
 workers import only jtorch and numpy."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -43,8 +44,9 @@ class Shards(IterableDataset):
 
 
 def tag_worker(worker_id):
+    """Tags the worker's dataset with its id, count and the jax platforms it may use."""
     info = get_worker_info()
-    info.dataset.tag = f"w{worker_id}/{info.num_workers}"
+    info.dataset.tag = f"w{worker_id}/{info.num_workers}/{os.environ.get('JAX_PLATFORMS')}"
 
 
 def tensor_collate(batch):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import warnings
 
 import numpy as np
@@ -313,6 +314,7 @@ def test_datasets_match_torch():
 # --- worker processes (each spawned worker imports jtorch: about 2 s) ------------------
 
 def test_workers_persistent_init_fn_and_worker_info():
+    platforms = os.environ.get("JAX_PLATFORMS")
     loader = jdata.DataLoader(wd.Squares(10), batch_size=3, num_workers=2,
                               persistent_workers=True, worker_init_fn=wd.tag_worker)
     expected = list(jdata.DataLoader(wd.Squares(10), batch_size=3))
@@ -324,7 +326,11 @@ def test_workers_persistent_init_fn_and_worker_info():
             for g, w in zip(got[:2], want[:2]):
                 assert g.dtype == w.dtype and g.tolist() == w.tolist()
         assert [b[2].tolist() for b in batches] == [[0] * 3, [1] * 3, [0] * 3, [1]]
-        assert [b[3] for b in batches] == [("w0/2",) * 3, ("w1/2",) * 3, ("w0/2",) * 3, ("w1/2",)]
+        # workers run jax on the CPU alone: on a GPU host each would otherwise claim most
+        # of the GPU's memory
+        assert [b[3] for b in batches] == [("w0/2/cpu",) * 3, ("w1/2/cpu",) * 3,
+                                           ("w0/2/cpu",) * 3, ("w1/2/cpu",)]
+    assert os.environ.get("JAX_PLATFORMS") == platforms
     pids = [w.pid for w in loader._iterator._workers]
     iter(loader)
     assert [w.pid for w in loader._iterator._workers] == pids

@@ -17,6 +17,7 @@ pin_memory is accepted and ignored (there is no pinned host memory in JAX).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -236,6 +237,22 @@ def _worker_collate_fn(collate_fn: Callable) -> Callable:
     return collate_fn
 
 
+@contextlib.contextmanager
+def _cpu_only_child():
+    """A process started inside runs jax on the CPU alone (JAX_PLATFORMS=cpu in the
+    environment it inherits). Workers only index and collate into numpy; jax on a GPU in
+    each would claim most of that GPU's memory for itself."""
+    saved = os.environ.get("JAX_PLATFORMS")
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["JAX_PLATFORMS"]
+        else:
+            os.environ["JAX_PLATFORMS"] = saved
+
+
 class _MultiProcessIter(_BaseIter):
     def __init__(self, loader: DataLoader):
         super().__init__(loader)
@@ -264,7 +281,8 @@ class _MultiProcessIter(_BaseIter):
                           self._auto_collation, collate_fn, self._drop_last, base_seed,
                           loader.worker_init_fn, worker_id, self._num_workers, os.getpid()))
                 self._index_queues.append(index_queue)
-                process.start()   # pickles the dataset: it must be importable by name
+                with _cpu_only_child():
+                    process.start()   # pickles the dataset: it must be importable by name
                 self._workers.append(process)
         except BaseException:
             self._shutdown_workers()
