@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from . import _alias, _device, _dtype
 from ._grad_state import STATE as _GRAD_STATE
+from ._missing import MISSING_TENSOR_ATTRIBUTES, not_implemented_message
 
 _WARNED_FLOAT_OF_GRAD = False     # torch warns once per process
 
@@ -99,7 +100,11 @@ class Tensor:
         # another alias dropped
         if name == "_value" and self._view is not None:
             return _alias.refresh(self)
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        if name in MISSING_TENSOR_ATTRIBUTES:
+            raise AttributeError(not_implemented_message(f"torch.Tensor.{name}"), name=name,
+                                 obj=self)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'",
+                             name=name, obj=self)
 
     # -- metadata -----------------------------------------------------------------------
     @property

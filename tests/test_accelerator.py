@@ -108,3 +108,7 @@ def test_default_device_and_loader_pinning():
     data = jtorch.utils.data.TensorDataset(jtorch.arange(8.0).reshape(4, 2))
     (batch,) = next(iter(jtorch.utils.data.DataLoader(data, batch_size=2, pin_memory=True)))
     assert batch.to("cuda", non_blocking=True).is_cuda
+    pinned = batch.pin_memory()
+    assert pinned.is_pinned() and not batch.is_pinned() and pinned.tolist() == batch.tolist()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        batch.cuda().pin_memory()

@@ -197,3 +197,33 @@ def test_missing_name_carries_name_and_module_for_did_you_mean():
     with pytest.raises(AttributeError) as info:
         _ = jtorch.nn.Lineer
     assert info.value.name == "Lineer" and info.value.obj is jtorch.nn
+
+
+def test_missing_tensor_attributes_list_matches_torch_both_ways():
+    from jtorch._missing import MISSING_TENSOR_ATTRIBUTES
+    public = {n for n in dir(torch.Tensor) if not n.startswith("_")}
+    lacking = {n for n in public if not hasattr(jtorch.Tensor, n)}
+    assert lacking == MISSING_TENSOR_ATTRIBUTES      # implementing one must drop it from the list
+    x = jtorch.ones(2)
+    with pytest.raises(AttributeError, match=r"^jtorch does not implement torch.Tensor.to_sparse yet$"):
+        x.to_sparse()
+    assert not hasattr(x, "to_sparse")
+    with pytest.raises(AttributeError, match=r"^'Tensor' object has no attribute 'to_sprase'$") as info:
+        x.to_sprase()
+    assert info.value.name == "to_sprase" and info.value.obj is x
+
+
+def test_small_tensor_methods_as_torch():
+    t, j = torch.tensor([[1.0, -2.0], [3.0, 4.0]]), jtorch.tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert j.adjoint().tolist() == t.adjoint().tolist()
+    assert j.prelu(jtorch.tensor([0.25])).tolist() == t.prelu(torch.tensor([0.25])).tolist()
+    assert j.is_same_size(j[0]) is t.is_same_size(t[0]) is False
+    assert jtorch.tensor([3]).is_nonzero() is torch.tensor([3]).is_nonzero() is True
+    assert (j.is_xla, j.is_mps, j.is_xpu, j.is_pinned()) == (t.is_xla, t.is_mps, t.is_xpu,
+                                                            t.is_pinned())
+    if not jtorch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="accelerator"):
+            torch.ones(1).pin_memory()
+        with pytest.raises(RuntimeError, match="accelerator"):
+            jtorch.ones(1).pin_memory()
+
