@@ -29,6 +29,12 @@ from . import autograd  # noqa: E402,F401
 from . import utils  # noqa: E402,F401
 from . import optim  # noqa: E402,F401
 from . import safetensors  # noqa: E402,F401
+from . import backends  # noqa: E402,F401
+from .backends.cuda import (  # noqa: E402,F401
+    set_float32_matmul_precision, get_float32_matmul_precision)
+from ._deterministic import (  # noqa: E402,F401
+    use_deterministic_algorithms, are_deterministic_algorithms_enabled,
+    is_deterministic_algorithms_warn_only_enabled)
 from .autograd.grad_mode import (  # noqa: E402,F401
     no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
     is_inference_mode_enabled)

@@ -33,6 +33,13 @@ assert torch is jtorch and nn is jtorch.nn and F is jtorch.nn.functional
 print("argv", sys.argv, __name__, __file__ == os.path.abspath(__file__))
 print("path0", sys.path[0] == os.path.dirname(os.path.abspath(__file__)))
 
+# the set-up lines of many scripts
+torch.backends.cudnn.benchmark = True
+torch.backends.cuda.matmul.allow_tf32 = True
+device = ("cuda" if torch.cuda.is_available() else
+          "mps" if torch.backends.mps.is_available() else "cpu")
+assert device != "mps"
+
 torch.manual_seed(0)
 x = torch.randn(64, 4)
 y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
@@ -178,7 +185,8 @@ def test_version_compares_reflected():
 MODULES = ["", ".nn", ".nn.functional", ".nn.init", ".nn.modules", ".nn.utils",
            ".nn.utils.rnn", ".optim", ".optim.lr_scheduler", ".utils", ".cuda", ".linalg",
            ".fft", ".special", ".autograd", ".autograd.functional", ".random", ".signal",
-           ".signal.windows", ".masked", ".serialization", ".version"]
+           ".signal.windows", ".masked", ".serialization", ".version", ".backends",
+           ".backends.cudnn", ".backends.cuda", ".backends.mps"]
 
 
 @pytest.mark.parametrize("path", MODULES)
