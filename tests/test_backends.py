@@ -2,8 +2,10 @@
 torch: defaults, values read back after setting, and torch's errors for bad values."""
 from __future__ import annotations
 
+import re
 import warnings
 
+import jax
 import pytest
 
 import jtorch
@@ -85,11 +87,30 @@ def test_tf32_and_matmul_precision_are_one_setting(steps):
     assert jtorch.backends.cuda.matmul.allow_tf32 == torch.backends.cuda.matmul.allow_tf32
 
 
-def test_matmuls_stay_full_precision_when_tf32_is_allowed():
-    a = jtorch.randn(64, 64)
-    exact = (a @ a).numpy()
-    jtorch.set_float32_matmul_precision("medium")
-    assert (a @ a).numpy().tobytes() == exact.tobytes()
+def lowered_precisions(fn, *tensors) -> set:
+    """The precisions XLA is asked for in `fn`'s program, traced as a whole: dot_general
+    writes `precision = [HIGH, ...]`, convolution `#stablehlo<precision HIGH>`."""
+    wrap = jtorch.Tensor._wrap
+    text = jax.jit(lambda *xs: fn(*map(wrap, xs))._value).lower(
+        *(t._value for t in tensors)).as_text()
+    found = re.findall(r"precision = \[(\w+)|precision (\w+)>", text)
+    return {dot or conv for dot, conv in found}
+
+
+@pytest.mark.parametrize("torch_setting, xla", [("highest", "HIGHEST"), ("high", "HIGH"),
+                                                 ("medium", "DEFAULT")])
+def test_matmul_precision_reaches_xla(torch_setting, xla):
+    """torch's setting is jax's default matmul precision: TF32 or bfloat16 passes on GPUs
+    and TPUs (the CPU computes float32 in full at every setting, as torch's does)."""
+    F = jtorch.nn.functional
+    m, x, w, q = (jtorch.randn(*s) for s in [(3, 3), (1, 2, 5, 5), (4, 2, 3, 3), (1, 2, 4, 8)])
+    exact = (m @ m).numpy()
+    jtorch.set_float32_matmul_precision(torch_setting)
+    for fn, args in [(jtorch.matmul, (m, m)), (F.linear, (m, m)), (F.conv2d, (x, w)),
+                     (F.scaled_dot_product_attention, (q, q, q))]:
+        assert lowered_precisions(fn, *args) == {xla}, fn
+    if jax.default_backend() == "cpu":
+        assert (m @ m).numpy().tobytes() == exact.tobytes()
 
 
 def errors(lib, action):

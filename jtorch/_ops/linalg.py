@@ -14,7 +14,7 @@ from jax import lax
 
 from .registry import register, publish
 from ._util import torch_dtype
-from .matmul import HIGHEST, type_name
+from .matmul import type_name
 
 
 class LinAlgError(RuntimeError):
@@ -35,7 +35,7 @@ def mH(x):
 
 
 def _mm(a, b):
-    return jnp.matmul(a, b, precision=HIGHEST)
+    return jnp.matmul(a, b)
 
 
 @jax.custom_jvp

@@ -9,7 +9,6 @@ from ._util import torch_dtype, wrap_dim, as_dtype
 from .. import _dtype
 
 # torch computes float32 products in full float32 on CPU; jax's default may use bf16 passes
-HIGHEST = jax.lax.Precision.HIGHEST
 
 # the C++ type names torch prints in its "same dtype" messages
 _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -42,7 +41,7 @@ def _shape(x) -> str:
 
 
 def _mm(a, b):
-    return jnp.matmul(a, b, precision=HIGHEST)
+    return jnp.matmul(a, b)
 
 
 @register(out=True)
@@ -154,7 +153,7 @@ def inner(input, other):
     if input.shape[-1] != other.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
                            f"shapes {list(input.shape)} and {list(other.shape)}")
-    return jnp.tensordot(input, other, axes=([-1], [-1]), precision=HIGHEST)
+    return jnp.tensordot(input, other, axes=([-1], [-1]))
 
 
 @register(out=True, aliases=("ger",))
@@ -179,7 +178,7 @@ def einsum(equation, *operands):
     """Mirrors `torch.einsum` (string and sublist forms)."""
     if not isinstance(equation, str):
         # sublist form: einsum(op0, sublist0, op1, sublist1, ..., [out_sublist])
-        return jnp.einsum(equation, *operands, precision=HIGHEST)
+        return jnp.einsum(equation, *operands)
     if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
         operands = tuple(operands[0])
     for x in operands[1:]:
@@ -187,7 +186,7 @@ def einsum(equation, *operands):
             raise RuntimeError(f"expected scalar type {type_name(operands[0])} but found "
                                f"{type_name(x)}")
     _einsum_sizes(equation, operands)
-    return jnp.einsum(equation, *operands, precision=HIGHEST)
+    return jnp.einsum(equation, *operands)
 
 
 def _einsum_sizes(equation, operands):
@@ -239,7 +238,7 @@ def tensordot(a, b, dims=2):
             raise RuntimeError(f"contracted dimensions need to match, but first has size "
                                f"{a.shape[x]} in dim {x} and second has size {b.shape[y]} in "
                                f"dim {y}")
-    return jnp.tensordot(a, b, axes=(da, db), precision=HIGHEST)
+    return jnp.tensordot(a, b, axes=(da, db))
 
 
 def _scaled_sum(name, input, product, beta, alpha):
@@ -330,7 +329,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """Mirrors `torch.addbmm`."""
     _check_bmm(batch1, batch2)
     _dtypes_match("addbmm", input, batch1, batch2)
-    product = jnp.einsum("bij,bjk->ik", batch1, batch2, precision=HIGHEST)
+    product = jnp.einsum("bij,bjk->ik", batch1, batch2)
     return _scaled_sum("addbmm", input, product, beta, alpha)
 
 
@@ -373,7 +372,7 @@ def _multi_dot(name, tensors):
             raise RuntimeError(f"{name}(): tensors {i} and {i + 1} with shapes "
                                f"{list(mats[i].shape)} and {list(mats[i + 1].shape)} cannot be "
                                f"multiplied")
-    return jnp.linalg.multi_dot(mats, precision=HIGHEST)
+    return jnp.linalg.multi_dot(mats)
 
 
 @register(namespace="torch.linalg", method=False, out=True)

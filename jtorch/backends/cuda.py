@@ -1,23 +1,29 @@
 """Mirrors `torch.backends.cuda`: cuBLAS's precision switches (`matmul`) and the
 scaled-dot-product-attention kernel switches.
 
-jtorch's float32 matmuls run at full precision whatever these say: TF32 and
-reduced-precision reductions are permissions, which jtorch does not use, and its attention
-is always the math kernel, which gives the same results as torch's fused ones up to rounding.
+torch's float32 matmul precision is jax's default matmul precision (jax's config
+`jax_default_matmul_precision`, part of every jit's cache key): "highest" (torch's
+default) is full float32, "high" is jax's HIGH (TF32 on NVIDIA GPUs, three bfloat16
+passes on TPUs) and "medium" jax's DEFAULT (one bfloat16 pass on TPUs). jtorch's matmuls,
+convolutions, attention and RNN cells take it from there; the CPU computes float32 in full
+at every setting, as torch's does. The reduced-precision reduction switches are kept only,
+and attention is always the math kernel.
 """
 from __future__ import annotations
+
+import jax
 
 __all__ = ["cudnn_sdp_enabled", "enable_cudnn_sdp", "enable_flash_sdp", "enable_math_sdp",
            "enable_mem_efficient_sdp", "flash_sdp_enabled", "is_built", "math_sdp_enabled",
            "matmul", "mem_efficient_sdp_enabled"]
 
-_PRECISIONS = ("highest", "high", "medium")
+# torch's name -> jax's
+_PRECISIONS = {"highest": "highest", "high": "high", "medium": "default"}
 _precision = ["highest"]
 
 
 def set_float32_matmul_precision(precision: str) -> None:
-    """Mirrors `torch.set_float32_matmul_precision`: recorded; jtorch computes float32
-    matmuls at full precision at every setting (the others only permit less)."""
+    """Mirrors `torch.set_float32_matmul_precision`, as jax's default matmul precision."""
     if not isinstance(precision, str):
         raise RuntimeError(f"set_float32_matmul_precision expects a str, but got "
                            f"{type(precision).__name__}")
@@ -26,6 +32,11 @@ def set_float32_matmul_precision(precision: str) -> None:
         warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
                       "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
         return
+    _set(precision)
+
+
+def _set(precision: str) -> None:
+    jax.config.update("jax_default_matmul_precision", _PRECISIONS[precision])
     _precision[0] = precision
 
 
@@ -54,7 +65,7 @@ class _Matmul:
     def __setattr__(self, name, value):
         if name == "allow_tf32":
             _check_bool(value, "set_allow_tf32_cublas")
-            _precision[0] = "high" if value else "highest"
+            _set("high" if value else "highest")
         elif name in self._SWITCHES:
             if not (type(value) is bool or isinstance(value, (tuple, list))
                     and value and all(type(v) is bool for v in value)):
@@ -104,3 +115,7 @@ enable_cudnn_sdp, cudnn_sdp_enabled = _sdp_switch("cudnn")
 def __getattr__(name: str):
     from jtorch._missing import missing_attribute
     return missing_attribute(__name__, name)
+
+
+_set("highest")     # torch's default; jax's own default is one bfloat16 pass on TPUs
+

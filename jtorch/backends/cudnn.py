@@ -28,7 +28,7 @@ def version() -> int | None:
     try:
         from jax._src.lib import cuda_versions
         return int(cuda_versions.cudnn_get_version())
-    except Exception:       # a jax without the query: the version is unknown, not wrong
+    except (ImportError, AttributeError, RuntimeError):   # a jax without the query
         return None
 
 

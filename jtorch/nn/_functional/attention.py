@@ -11,7 +11,6 @@ from ..._ops.registry import register
 from ._common import OVERRIDES, next_key, random_key, fn_register
 from .interpolate import _cubic_weights
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 @register(name="scaled_dot_product_attention", namespace="jtorch._private", method=False,
@@ -30,7 +29,7 @@ def _sdpa_kernel(query, key, value, attn_mask, rng, dropout_p, is_causal, scale,
         value = jnp.repeat(value, repeat, axis=-3)
     length, source = query.shape[-2], key.shape[-2]
     factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = jnp.matmul(query, jnp.swapaxes(key, -1, -2), precision=_HIGHEST) * factor
+    scores = jnp.matmul(query, jnp.swapaxes(key, -1, -2)) * factor
     neg_inf = jnp.asarray(-jnp.inf, scores.dtype)
     if is_causal:
         if attn_mask is not None:
@@ -49,7 +48,7 @@ def _sdpa_kernel(query, key, value, attn_mask, rng, dropout_p, is_causal, scale,
     if dropout_p > 0:
         keep = jax.random.bernoulli(random_key(rng), 1 - dropout_p, weights.shape)
         weights = jnp.where(keep, weights / (1 - dropout_p), 0)
-    return jnp.matmul(weights.astype(value.dtype), value, precision=_HIGHEST)
+    return jnp.matmul(weights.astype(value.dtype), value)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,

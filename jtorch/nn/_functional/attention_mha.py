@@ -9,7 +9,6 @@ import jax.numpy as jnp
 from ..._ops.registry import register
 from ._common import OVERRIDES, next_key, random_key
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _float_mask(mask, dtype):
@@ -48,7 +47,7 @@ def _mha_kernel(query, key, value, num_heads, in_proj_weight, in_proj_bias, bias
         b_q, b_k, b_v = jnp.split(in_proj_bias, 3)
 
     def project(x, w, b):
-        y = jnp.matmul(x, w.T, precision=_HIGHEST)
+        y = jnp.matmul(x, w.T)
         return y if b is None else y + b
     q, k, v = project(query, w_q, b_q), project(key, w_k, b_k), project(value, w_v, b_v)
     attn_mask = _float_mask(attn_mask, dtype)
@@ -79,16 +78,16 @@ def _mha_kernel(query, key, value, num_heads, in_proj_weight, in_proj_bias, bias
                                    (batch, num_heads, 1, source))
         padding = padding.reshape(batch * num_heads, 1, source)
         attn_mask = padding if attn_mask is None else attn_mask + padding
-    scores = jnp.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(0, 2, 1), precision=_HIGHEST)
+    scores = jnp.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(0, 2, 1))
     if attn_mask is not None:
         scores = scores + attn_mask
     weights = jax.nn.softmax(scores, axis=-1)
     if dropout_p > 0:
         keep = jax.random.bernoulli(random_key(rng), 1 - dropout_p, weights.shape)
         weights = jnp.where(keep, weights / (1 - dropout_p), jnp.zeros((), weights.dtype))
-    out = jnp.matmul(weights, v, precision=_HIGHEST)                 # (B*H, L, hd)
+    out = jnp.matmul(weights, v)                 # (B*H, L, hd)
     out = out.transpose(1, 0, 2).reshape(length * batch, embed)
-    out = jnp.matmul(out, out_proj_weight.T, precision=_HIGHEST)
+    out = jnp.matmul(out, out_proj_weight.T)
     if out_proj_bias is not None:
         out = out + out_proj_bias
     out = out.reshape(length, batch, embed)

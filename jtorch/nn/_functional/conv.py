@@ -7,7 +7,6 @@ from jax import lax
 from ..._ops._util import torch_dtype
 from ._common import fn_register, TORCH_EXPORTS, _type_name
 
-_HIGHEST = lax.Precision.HIGHEST
 
 
 def _same_dtype(name, *arrays):
@@ -31,7 +30,7 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({_rows(input)}x{input.shape[-1]} and "
                            f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim == 2 else 1})")
-    out = jnp.matmul(input, weight.T, precision=_HIGHEST)
+    out = jnp.matmul(input, weight.T)
     if bias is not None:
         out = out + bias
     return out
@@ -51,7 +50,7 @@ def bilinear(input1, input2, weight, bias=None):
             input2.shape[-1] != weight.shape[2] or input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(f"bilinear: incompatible shapes input1 {list(input1.shape)}, input2 "
                            f"{list(input2.shape)}, weight {list(weight.shape)}")
-    out = jnp.einsum("...i,oij,...j->...o", input1, weight, input2, precision=_HIGHEST)
+    out = jnp.einsum("...i,oij,...j->...o", input1, weight, input2)
     if bias is not None:
         out = out + bias
     return out
@@ -153,7 +152,7 @@ def _conv_general(x, weight, stride, pads, dilation, groups, n, lhs_dilation=Non
     return lax.conv_general_dilated(
         x, weight, window_strides=stride, padding=pads, lhs_dilation=lhs_dilation,
         rhs_dilation=dilation, dimension_numbers=_dimension_numbers(n),
-        feature_group_count=groups, precision=_HIGHEST)
+        feature_group_count=groups)
 
 
 def _conv_fn(n):

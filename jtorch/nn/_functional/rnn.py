@@ -12,13 +12,12 @@ import jax.numpy as jnp
 
 from ._common import fn_register, random_key
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _project(x, weight, bias):
     """x @ weight.T + bias (bias may be None)."""
-    out = jnp.matmul(x, weight.T, precision=_HIGHEST)
+    out = jnp.matmul(x, weight.T)
     return out if bias is None else out + bias
 
 

@@ -16,7 +16,6 @@ from ..parameter import Parameter, UninitializedParameter
 __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStateDictHook",
            "spectral_norm", "remove_spectral_norm"]
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 def _as_matrix(weight, dim: int):
@@ -38,10 +37,10 @@ def _power_iteration(weight, u, v, dim, n_power_iterations, eps, u_first=False):
     mat_t = jnp.conj(mat).T if u_first else mat.T
     for _ in range(n_power_iterations):
         if u_first:
-            u = _normalize(jnp.matmul(mat, v, precision=_HIGHEST), eps)
-        v = _normalize(jnp.matmul(mat_t, u, precision=_HIGHEST), eps)
+            u = _normalize(jnp.matmul(mat, v), eps)
+        v = _normalize(jnp.matmul(mat_t, u), eps)
         if not u_first:
-            u = _normalize(jnp.matmul(mat, v, precision=_HIGHEST), eps)
+            u = _normalize(jnp.matmul(mat, v), eps)
     return u, v
 
 
@@ -51,8 +50,7 @@ def _spectral_divide(weight, u, v, dim, conjugate=False):
     """weight / sigma with sigma = u . (W v), W the weight as a matrix (u conjugated for
     parametrizations.spectral_norm, which uses vdot)."""
     u = jnp.conj(u) if conjugate else u
-    sigma = jnp.dot(u, jnp.matmul(_as_matrix(weight, dim), v, precision=_HIGHEST),
-                    precision=_HIGHEST)
+    sigma = jnp.dot(u, jnp.matmul(_as_matrix(weight, dim), v))
     return weight / sigma
 
 
