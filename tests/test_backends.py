@@ -29,8 +29,15 @@ def snapshot(lib):
 
 @pytest.fixture(autouse=True)
 def restore_both():
-    saved = {lib: snapshot(lib) for lib in (torch, jtorch)}
-    yield
+    # torch's own test utilities (imported by the OpInfo sweeps in the same worker) freeze
+    # torch's cudnn flags; torch's tests unfreeze them the same way
+    with getattr(torch.backends, "__allow_nonbracketed_mutation")():
+        saved = {lib: snapshot(lib) for lib in (torch, jtorch)}
+        yield
+        restore(saved)
+
+
+def restore(saved):
     for lib, (cudnn, limit, matmul, sdp, precision, det, warn_only) in saved.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
