@@ -19,9 +19,14 @@ class Flag:
         return self if obj is None else obj.__dict__.get(self.slot, self.default)
 
     def __set__(self, obj, value):
-        if type(value) is not bool:
-            raise RuntimeError(f"{self.setter} expects a bool, but got {type(value).__name__}")
+        check_bool(value, self.setter)
         obj.__dict__[self.slot] = value
+
+
+def check_bool(value, setter: str) -> None:
+    """torch's RuntimeError for a backend switch given anything but a bool."""
+    if type(value) is not bool:
+        raise RuntimeError(f"{setter} expects a bool, but got {type(value).__name__}")
 
 
 def give_flags(module_name: str, **flags: Flag) -> None:

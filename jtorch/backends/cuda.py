@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import jax
 
+from ._flags import check_bool
+
 __all__ = ["cudnn_sdp_enabled", "enable_cudnn_sdp", "enable_flash_sdp", "enable_math_sdp",
            "enable_mem_efficient_sdp", "flash_sdp_enabled", "is_built", "math_sdp_enabled",
            "matmul", "mem_efficient_sdp_enabled"]
@@ -64,7 +66,7 @@ class _Matmul:
 
     def __setattr__(self, name, value):
         if name == "allow_tf32":
-            _check_bool(value, "set_allow_tf32_cublas")
+            check_bool(value, "set_allow_tf32_cublas")
             _set("high" if value else "highest")
         elif name in self._SWITCHES:
             if not (type(value) is bool or isinstance(value, (tuple, list))
@@ -74,11 +76,6 @@ class _Matmul:
             self._switches[name] = value
         else:
             raise AttributeError(f"Unknown attribute {name}")
-
-
-def _check_bool(value, setter: str) -> None:
-    if type(value) is not bool:
-        raise RuntimeError(f"{setter} expects a bool, but got {type(value).__name__}")
 
 
 matmul = _Matmul()
@@ -95,7 +92,7 @@ _sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
 
 def _sdp_switch(kind: str):
     def enable(enabled: bool) -> None:
-        _check_bool(enabled, f"set_sdp_use_{kind}")
+        check_bool(enabled, f"set_sdp_use_{kind}")
         _sdp[kind] = enabled
 
     def enabled() -> bool:
