@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, lerp, number, scalar_state
+from .optimizer import Optimizer, check_lr, lerp, number, scalar_state
 
 __all__ = ["Adafactor"]
 
@@ -61,10 +61,7 @@ class Adafactor(Optimizer):
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
                  weight_decay: float = 0.0, *, foreach: bool | None = None,
                  maximize: bool = False) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        check_lr(lr, "Learning rate should be >= 0 but is: {}")
         if not 0.0 >= beta2_decay:
             raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
         if eps[0] is not None and not 0.0 <= eps[0]:

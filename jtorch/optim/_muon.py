@@ -6,8 +6,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._tensor import Tensor
-from .optimizer import Optimizer, lerp, number
+from .optimizer import Optimizer, check_lr, lerp, number
 
 __all__ = ["Muon"]
 
@@ -92,10 +91,7 @@ class Muon(Optimizer):
                  momentum: float = 0.95, nesterov: bool = True,
                  ns_coefficients: tuple[float, float, float] = DEFAULT_NS_COEFFICIENTS,
                  eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: str | None = None) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        check_lr(lr, "Learning rate should be >= 0 but is: {}")
         if not 0.0 <= momentum:
             raise ValueError(f"momentum should be >= 0 but is: {momentum}")
         if not 0.0 <= weight_decay:

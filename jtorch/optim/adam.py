@@ -4,17 +4,14 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, lerp, number, scalar_state
+from .optimizer import Optimizer, check_lr, lerp, number, scalar_state
 
 __all__ = ["Adam"]
 
 
 def check_adam_args(lr, betas, eps, weight_decay) -> None:
     """torch's ValueError checks of the Adam family's common arguments, in torch's order."""
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
+    check_lr(lr)
     if not 0.0 <= eps:
         raise ValueError(f"Invalid epsilon value: {eps}")
     if not 0.0 <= betas[0] < 1.0:

@@ -87,6 +87,15 @@ def number(value):
     return value._value if isinstance(value, Tensor) else float(value)
 
 
+def check_lr(lr, message: str = "Invalid learning rate: {}") -> None:
+    """torch's ValueErrors for a learning rate: a Tensor lr of more than one element, or a
+    negative (or NaN) one. Muon and Adafactor word the second differently (`message`)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(message.format(lr))
+
+
 def lerp(start, end, weight):
     """torch's lerp: from the nearer end, so that weight 1 gives `end` exactly."""
     return jnp.where(jnp.abs(weight) < 0.5, start + weight * (end - start),
